@@ -1,0 +1,73 @@
+"""Printing results: one helper for every command that prints a table.
+
+``--format table`` (rich, for people), ``csv``, ``json`` (records) and ``markdown``. Tables go
+to stdout; notes and progress go to stderr so pipes stay clean.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+def _cell(value: object) -> str:
+    import math
+
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return f"{value:.6g}"
+    return str(value)
+
+
+def emit(frame: "pd.DataFrame", fmt: OutputFormat | str = OutputFormat.table, *, title: str | None = None,
+         index: bool = False) -> None:
+    """Print ``frame`` to stdout in the chosen format."""
+    fmt = OutputFormat(fmt)
+    if index:
+        frame = frame.reset_index()
+    if fmt is OutputFormat.csv:
+        frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    elif fmt is OutputFormat.json:
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=1))
+        sys.stdout.write("\n")
+    elif fmt is OutputFormat.markdown:
+        cols = [str(c) for c in frame.columns]
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+        for row in frame.itertuples(index=False):
+            lines.append("| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |")
+        if title:
+            sys.stdout.write(f"### {title}\n\n")
+        sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False)
+        for c in frame.columns:
+            numeric = frame[c].dtype.kind in "iuf"
+            table.add_column(str(c), justify="right" if numeric else "left", overflow="fold")
+        for row in frame.itertuples(index=False):
+            table.add_row(*(_cell(v) for v in row))
+        Console(soft_wrap=False).print(table)
+
+
+def note(message: str) -> None:
+    """A note for the user on stderr (silenced by ``--quiet``)."""
+    from screener.cli._app import settings
+
+    if not settings.quiet:
+        print(message, file=sys.stderr)
