@@ -1,0 +1,376 @@
+"""Alignment of event windows in each security's own trading sessions (private).
+
+All securities' sessions are stacked into one long array, sorted by (security, date); security
+``s`` occupies positions ``offset[s]:offset[s+1]``. A session's relative day is its position
+minus the position of day 0, so every event window of every pair is a block of positions
+``p0 + rel`` obtained by index arithmetic (``searchsorted`` on a composite key, then fancy
+indexing), never by a Python loop over event-firm pairs. The only loop is over securities,
+while the panel is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from screener.errors import InputError
+
+__all__ = ["Panel", "build_panel", "place_day0", "gather_positions", "to_days"]
+
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+# day-0 placement codes
+PLACED, SHIFTED, UNKNOWN_SYMBOL, NO_DATA, EVENT_DAY_MISSING, SKIPPED, INVALID_DATE, NO_BENCHMARK = range(8)
+PLACEMENT_NAMES = (
+    "ok", "date_shifted", "unknown_symbol", "no_data", "event_day_missing", "skipped",
+    "invalid_date", "no_benchmark",
+)
+
+
+def to_days(values) -> np.ndarray:
+    """Days since 1970-01-01 of dates (a DatetimeIndex or datetime64 array) as int64."""
+    arr = np.asarray(pd.DatetimeIndex(values).values.astype("datetime64[D]"))
+    return (arr - _EPOCH).astype(np.int64)
+
+
+@dataclass
+class Panel:
+    """Stacked per-security session data.
+
+    Attributes
+    ----------
+    symbols : list of str
+    offset : ndarray (S + 1,)
+        Segment bounds of each security in the stacked arrays.
+    day : ndarray (T,)
+        Session date (days since epoch) of each position.
+    key : ndarray (T,)
+        Sorted composite key ``code * stride + day - day_base``.
+    y : ndarray (T,)
+        The security's return on the session (``NaN`` where missing, inf kept as is).
+    span : ndarray (T,)
+        Number of the security's sessions the return covers (``NaN`` where no return).
+    X : ndarray (T, kx)
+        Model regressors on the session (market, its lags/leads, factors).
+    market_ok : ndarray of bool (T,)
+        Whether the (first) market column is known on the session.
+    has_benchmark : ndarray of bool (S,)
+    """
+
+    symbols: list[str]
+    offset: np.ndarray
+    day: np.ndarray
+    key: np.ndarray
+    y: np.ndarray
+    span: np.ndarray
+    X: np.ndarray
+    market_ok: np.ndarray
+    has_benchmark: np.ndarray
+    day_base: int
+    stride: int
+
+    @property
+    def code_of(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.symbols)}
+
+
+def _lookup(index_days: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Row of each ``query`` day in the sorted unique ``index_days``; -1 where absent."""
+    if len(index_days) == 0:
+        return np.full(len(query), -1, dtype=np.int64)
+    pos = np.searchsorted(index_days, query)
+    pos_c = np.minimum(pos, len(index_days) - 1)
+    return np.where(index_days[pos_c] == query, pos_c, -1).astype(np.int64)
+
+
+def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = values[np.maximum(rows, 0)].astype(float, copy=True)
+    out[rows < 0] = np.nan
+    return out
+
+
+def _shift(a: np.ndarray, j: int) -> np.ndarray:
+    """a[p - j] within one segment (lag j > 0, lead j < 0), NaN past the ends."""
+    out = np.full_like(a, np.nan)
+    if j > 0:
+        out[j:] = a[:-j]
+    elif j < 0:
+        out[:j] = a[-j:]
+    else:
+        out[:] = a
+    return out
+
+
+def _regressor_matrix(m: np.ndarray | None, f_rows: np.ndarray | None, f_arr, f_col, regressors, seg: np.ndarray):
+    """Regressor columns for stacked positions; ``seg`` is each position's segment id."""
+    n = len(seg)
+    X = np.full((n, len(regressors)), np.nan)
+    for j, r in enumerate(regressors):
+        if m is not None and r.startswith("market"):
+            if r == "market":
+                X[:, j] = m
+                continue
+            lag = int(r[len("market_lag"):]) if r.startswith("market_lag") else -int(r[len("market_lead"):])
+            shifted = _shift(m, lag)
+            same = _shift(seg.astype(float), lag) == seg
+            X[:, j] = np.where(same, shifted, np.nan)
+        elif f_rows is not None and r in f_col:
+            X[:, j] = _take(f_arr[:, f_col[r]], f_rows)
+    return X
+
+
+def build_panel(
+    returns: pd.DataFrame,
+    symbols: list[str],
+    regressors: tuple[str, ...],
+    *,
+    market: pd.Series | pd.DataFrame | None,
+    benchmarks: dict[str, str] | None,
+    factors: pd.DataFrame | None,
+    sessions: dict[str, pd.DatetimeIndex] | None,
+    spans: pd.DataFrame | None,
+    trade_to_trade: bool,
+) -> Panel:
+    """Stack the sessions of ``symbols`` (columns of ``returns``) with their regressors.
+
+    Securities without their own ``sessions``/``spans`` (and without trade-to-trade) are
+    stacked in one vectorized step; the others one security at a time. The order of
+    ``Panel.symbols`` is therefore not the order of ``symbols``.
+    """
+    r_days = to_days(returns.index)
+    col_of = {c: i for i, c in enumerate(returns.columns)}
+    uses_market = market is not None and any(r.startswith("market") for r in regressors)
+    m_days = m_arr = m_col = None
+    if uses_market:
+        m_frame = market.to_frame() if isinstance(market, pd.Series) else market
+        m_days = to_days(m_frame.index)
+        m_arr = m_frame.to_numpy(dtype=float, na_value=np.nan)
+        m_col = {c: i for i, c in enumerate(m_frame.columns)}
+    f_days = f_arr = f_col = None
+    if factors is not None:
+        f_days = to_days(factors.index)
+        f_arr = factors.to_numpy(dtype=float, na_value=np.nan)
+        f_col = {c: i for i, c in enumerate(factors.columns)}
+
+    def bench_col(sym: str) -> int | None:
+        if isinstance(market, pd.Series):
+            return 0
+        if benchmarks is not None:
+            return m_col[benchmarks[sym]] if sym in benchmarks else None
+        return m_col.get(sym)
+
+    own = set()
+    if sessions is not None:
+        own |= {s for s in symbols if s in sessions}
+    if spans is not None:
+        own |= {s for s in symbols if s in spans.columns}
+    if trade_to_trade:
+        own = set(symbols)
+    fast = [s for s in symbols if s not in own]
+    slow = [s for s in symbols if s in own]
+    parts = []
+    if fast:
+        parts.append(_stack_fast(returns, fast, col_of, r_days, regressors, uses_market, m_days, m_arr,
+                                 bench_col, f_days, f_arr, f_col))
+    if slow:
+        parts.append(_stack_loop(returns, slow, col_of, r_days, regressors, uses_market, m_days, m_arr,
+                                 bench_col, f_days, f_arr, f_col, sessions, spans, trade_to_trade))
+    kx = len(regressors)
+    if not parts:
+        parts.append(([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
+                      np.zeros((0, kx)), np.zeros(0, bool), np.zeros(0, bool)))
+    syms = [s for p in parts for s in p[0]]
+    lengths = np.concatenate([p[1] for p in parts])
+    day = np.concatenate([p[2] for p in parts])
+    offset = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    day_base = int(day.min()) - 1 if len(day) else 0
+    stride = int(day.max()) - day_base + 40_000 if len(day) else 1
+    code = np.repeat(np.arange(len(syms), dtype=np.int64), lengths)
+    key = code * stride + (day - day_base)
+    return Panel(
+        symbols=syms, offset=offset, day=day, key=key,
+        y=np.concatenate([p[3] for p in parts]), span=np.concatenate([p[4] for p in parts]),
+        X=np.concatenate([p[5] for p in parts]), market_ok=np.concatenate([p[6] for p in parts]),
+        has_benchmark=np.concatenate([p[7] for p in parts]), day_base=day_base, stride=stride,
+    )
+
+
+def _stack_fast(returns, syms, col_of, r_days, regressors, uses_market, m_days, m_arr, bench_col,
+                f_days, f_arr, f_col):
+    """Sessions = dates with a return, for many securities at once (no per-security loop)."""
+    cols = np.array([col_of[s] for s in syms], dtype=np.int64)
+    sub = returns.to_numpy(dtype=float, na_value=np.nan)[:, cols].T  # (S, T) view, C-order logic
+    present = ~np.isnan(sub)
+    si, ri = np.nonzero(present)
+    y = sub[si, ri]
+    lengths = present.sum(axis=1).astype(np.int64)
+    days = r_days[ri]
+    span = np.where(np.isfinite(y), 1.0, np.nan)
+    has_bench = np.ones(len(syms), dtype=bool)
+    m = None
+    mok = np.zeros(len(y), dtype=bool)
+    if uses_market:
+        bc = np.array([(-1 if (c := bench_col(s)) is None else c) for s in syms], dtype=np.int64)
+        has_bench = bc >= 0
+        m_rows = _lookup(m_days, r_days)  # market row of each returns row (once)
+        m_on_r = np.where((m_rows >= 0)[:, None], m_arr[np.maximum(m_rows, 0)], np.nan)  # (T, B)
+        b = bc[si]
+        m = np.where(b >= 0, m_on_r[ri, np.maximum(b, 0)], np.nan)
+        mok = np.isfinite(m)
+    f_rows = _lookup(f_days, r_days)[ri] if f_arr is not None else None
+    X = _regressor_matrix(m, f_rows, f_arr, f_col, regressors, si)
+    return list(syms), lengths, days, y, span, X, mok, has_bench
+
+
+def _stack_loop(returns, syms, col_of, r_days, regressors, uses_market, m_days, m_arr, bench_col,
+                f_days, f_arr, f_col, sessions, spans, trade_to_trade):
+    """Securities with their own sessions, spans or trade-to-trade returns, one at a time."""
+    R = returns.to_numpy(dtype=float, na_value=np.nan)
+    if spans is not None:
+        S_days = to_days(spans.index)
+        S_arr = spans.to_numpy(dtype=float, na_value=np.nan)
+        s_col = {c: i for i, c in enumerate(spans.columns)}
+    if uses_market and trade_to_trade:
+        lw = np.log1p(np.where(np.isfinite(m_arr), m_arr, 0.0))
+        m_cumlog = np.cumsum(lw, axis=0)
+        m_cumnan = np.cumsum(~np.isfinite(m_arr), axis=0)
+    out_days, out_y, out_span, out_X, out_mok = [], [], [], [], []
+    has_bench = np.ones(len(syms), dtype=bool)
+    for si, sym in enumerate(syms):
+        col = R[:, col_of[sym]]
+        if sessions is not None and sym in sessions:
+            days = np.unique(to_days(sessions[sym]))
+            y = _take(col, _lookup(r_days, days))
+        else:
+            present = ~np.isnan(col)
+            days = r_days[present]
+            y = col[present].astype(float)
+        n = len(days)
+        ok = np.isfinite(y)
+        # sessions each return spans
+        if spans is not None and sym in s_col:
+            span = _take(S_arr[:, s_col[sym]], _lookup(S_days, days))
+            span = np.where(ok & ~np.isfinite(span), 1.0, span)
+        elif sessions is not None and sym in sessions:
+            pos = np.flatnonzero(ok)
+            span = np.full(n, np.nan)
+            if len(pos):
+                span[pos] = np.diff(pos, prepend=pos[0] - 1)
+        else:
+            span = np.ones(n)
+        span = np.where(ok, span, np.nan)
+        m = None
+        mok = np.zeros(n, dtype=bool)
+        if uses_market:
+            mc = bench_col(sym)
+            if mc is None:
+                has_bench[si] = False
+            else:
+                mrows = _lookup(m_days, days)
+                m = _take(m_arr[:, mc], mrows)
+                mok = np.isfinite(m)
+                if trade_to_trade:
+                    # market compounded from the previous valid return's session to this one
+                    pos = np.flatnonzero(ok)
+                    prev_pos = np.full(n, -1, dtype=np.int64)
+                    if len(pos):
+                        prev_pos[pos] = np.concatenate([[pos[0] - 1], pos[:-1]])
+                    prev_rows = np.where(prev_pos >= 0, _lookup(m_days, days[np.maximum(prev_pos, 0)]), -1)
+                    ok_rows = (mrows >= 0) & (prev_rows >= 0)
+                    a = np.maximum(mrows, 0)
+                    b = np.maximum(prev_rows, 0)
+                    comp = np.expm1(m_cumlog[a, mc] - m_cumlog[b, mc])
+                    nan_between = (m_cumnan[a, mc] - m_cumnan[b, mc]) > 0
+                    m = np.where(ok, np.where(ok_rows & ~nan_between, comp, np.nan), m)
+        f_rows = _lookup(f_days, days) if f_arr is not None else None
+        X = _regressor_matrix(m, f_rows, f_arr, f_col, regressors, np.zeros(n, dtype=np.int64))
+        out_days.append(days)
+        out_y.append(y)
+        out_span.append(span)
+        out_X.append(X)
+        out_mok.append(mok)
+    lengths = np.array([len(d) for d in out_days], dtype=np.int64)
+    return (list(syms), lengths, np.concatenate(out_days), np.concatenate(out_y), np.concatenate(out_span),
+            np.concatenate(out_X), np.concatenate(out_mok), has_bench)
+
+
+def place_day0(
+    panel: Panel, code: np.ndarray, day: np.ndarray, valid_date: np.ndarray, policy: str, max_shift_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Position of day 0 of each pair, and a placement code (``PLACEMENT_NAMES``).
+
+    ``code`` is -1 for symbols absent from the panel; ``day`` the requested event date in days
+    since the epoch (ignored where ``valid_date`` is false).
+    """
+    n = len(code)
+    status = np.full(n, PLACED, dtype=np.int8)
+    status[~valid_date] = INVALID_DATE
+    status[(code < 0) & valid_date] = UNKNOWN_SYMBOL
+    known = (code >= 0) & valid_date
+    c = np.where(known, code, 0)
+    start = panel.offset[c]
+    end = panel.offset[c + 1]
+    q = c * panel.stride + np.clip(day - panel.day_base, 0, panel.stride - 1)
+    pos = np.searchsorted(panel.key, q, side="left")
+    has = pos < end
+    posc = np.minimum(pos, max(len(panel.day) - 1, 0))
+    exact = has & (panel.day[posc] == day) if len(panel.day) else np.zeros(n, dtype=bool)
+    empty = end <= start
+    first = panel.day[np.minimum(start, max(len(panel.day) - 1, 0))] if len(panel.day) else np.zeros(n, np.int64)
+    last = panel.day[np.maximum(end - 1, 0)] if len(panel.day) else np.zeros(n, np.int64)
+    in_range = ~empty & (day >= first) & (day <= last)
+    if policy == "next":
+        p0 = pos
+        ok = has
+    elif policy == "previous":
+        p0 = np.where(exact, pos, pos - 1)
+        ok = p0 >= start
+    else:  # exact / skip
+        p0 = pos
+        ok = exact
+    p0 = np.where(ok, p0, start)
+    used = panel.day[np.clip(p0, 0, max(len(panel.day) - 1, 0))] if len(panel.day) else day
+    shift = np.abs(used - day)
+    st = np.where(exact, PLACED, SHIFTED).astype(np.int8)
+    if policy in ("exact", "skip"):
+        st = np.where(exact, PLACED, EVENT_DAY_MISSING if policy == "exact" else SKIPPED).astype(np.int8)
+        st = np.where(~in_range, NO_DATA, st).astype(np.int8)
+    else:
+        st = np.where(~ok | ~in_range | (shift > max_shift_days), NO_DATA, st).astype(np.int8)
+    status = np.where(known, st, status).astype(np.int8)
+    return p0.astype(np.int64), status
+
+
+def gather_positions(panel: Panel, code: np.ndarray, p0: np.ndarray, rel: np.ndarray) -> np.ndarray:
+    """Positions ``p0 + rel`` of each pair; positions outside the security's segment are
+    replaced by the sentinel ``len(panel.day)`` (arrays padded with one missing element)."""
+    idx = p0[:, None] + rel[None, :]
+    start = panel.offset[code][:, None]
+    end = panel.offset[code + 1][:, None]
+    return np.where((idx >= start) & (idx < end), idx, len(panel.day))
+
+
+def check_wide(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Validate a wide (dates x columns) frame of numbers; return it sorted by date."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{what} must be a pandas DataFrame (dates x symbols), got {type(frame).__name__}")
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise InputError(f"{what} must have a DatetimeIndex of session dates, got {type(frame.index).__name__}")
+    if frame.index.tz is not None:
+        raise InputError(f"{what} has a time-zone-aware index ({frame.index.tz}); use tz-naive session dates")
+    if frame.index.hasnans:
+        raise InputError(f"{what} has a missing (NaT) date in its index")
+    dup = frame.index[frame.index.duplicated()]
+    if len(dup):
+        raise InputError(f"{what} has duplicated date {dup[0].date()} in its index")
+    dupc = frame.columns[frame.columns.duplicated()]
+    if len(dupc):
+        raise InputError(f"{what} has duplicated column {dupc[0]!r}")
+    for c in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[c]):
+            raise InputError(f"{what} column {c!r} is not numeric (dtype {frame[c].dtype})")
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index()
+    return frame

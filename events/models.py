@@ -1,0 +1,412 @@
+"""Expected-return models, estimated for many event-firm pairs at once.
+
+Every model is fitted on the estimation window of each event-firm pair and predicts the
+event-window returns; the abnormal return is the prediction error. All pairs of a chunk are
+estimated together, without a Python loop over pairs: closed forms for the constant-mean and
+market models, stacked normal equations (``einsum`` + ``np.linalg.solve`` on ``(N, k, k)``) for
+the others.
+
+Models (``k`` is the number of estimated parameters, which sets the residual degrees of
+freedom ``M - k``):
+
+=====================  ======  ===========================================================
+name                   k       expected return
+=====================  ======  ===========================================================
+``market_adjusted``    0       ``R_m``
+``constant_mean``      1       ``mu``
+``market``             2       ``alpha + beta R_m`` (OLS)
+``factor``             1 + K   ``alpha + b' F`` (OLS on user-supplied factor returns)
+``scholes_williams``   2       ``alpha + beta_SW R_m``, Scholes and Williams (1977) beta
+``dimson``             2L + 2  ``alpha + sum_j b_j R_m,t+j``, j = -L..L, Dimson (1979)
+=====================  ======  ===========================================================
+
+With ``trade_to_trade=True`` (Maynes and Rumsey 1993; ``market_adjusted``, ``constant_mean``
+and ``market`` only) a return spanning ``n`` sessions is modelled as
+``alpha n + beta R_m(n) + e`` with ``R_m(n)`` the market compounded over the same span and
+``Var(e) = n s^2``; the model is fitted by weighted least squares with weights ``1/n``.
+
+The forecast-error covariance of the event-window abnormal returns is the textbook one
+(Campbell, Lo and MacKinlay 1997, eq. 4.4.9): ``V = s^2 (D + Z0 (Z'WZ)^-1 Z0')`` with
+``D = I`` (or ``diag(n)`` for trade-to-trade), ``s^2 = e'We / (M - k)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from screener.errors import InputError
+
+__all__ = ["ModelSpec", "ModelFit", "MODELS", "get_model", "fit_models"]
+
+#: Valid model names and a one-line description of each.
+MODELS: dict[str, str] = {
+    "market_adjusted": "AR = R - R_m (k = 0)",
+    "constant_mean": "AR = R - mean(R) over the estimation window (k = 1)",
+    "market": "market model, OLS of R on R_m (k = 2)",
+    "factor": "multi-factor model, OLS of R on user-supplied factor returns (k = 1 + K)",
+    "scholes_williams": "market model with the Scholes-Williams (1977) beta (k = 2)",
+    "dimson": "market model with Dimson (1979) lead/lag betas (k = 2 + 2 * lags)",
+}
+
+# Status codes of a fit (index into STATUS_NAMES).
+OK, INSUFFICIENT, CONSTANT, SINGULAR = 0, 1, 2, 3
+STATUS_NAMES = ("ok", "insufficient_estimation", "constant_returns", "singular_design")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model regresses on.
+
+    Attributes
+    ----------
+    name : str
+        One of :data:`MODELS`.
+    k : int
+        Number of estimated parameters.
+    regressors : tuple of str
+        Names of the non-constant regressor columns the alignment must supply, in order
+        (``"market"``, ``"market_lag1"``, ``"market_lead1"``, factor names...).
+    param_names : tuple of str
+        Names of the estimated parameters (``alpha``, ``beta``, factor loadings...).
+    """
+
+    name: str
+    k: int
+    regressors: tuple[str, ...]
+    param_names: tuple[str, ...]
+    lags: int = 0
+    factor_names: tuple[str, ...] = field(default=())
+
+    @property
+    def needs_market(self) -> bool:
+        return self.name != "constant_mean" and self.name != "factor"
+
+
+def get_model(name: str, *, factor_names: list[str] | tuple[str, ...] = (), lags: int = 1) -> ModelSpec:
+    """Return the :class:`ModelSpec` of a model name.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODELS`.
+    factor_names : sequence of str
+        The factor columns (``factor`` model only).
+    lags : int
+        Number of leads and lags of the market return (``dimson`` only).
+
+    Raises
+    ------
+    InputError
+        For an unknown model name or inconsistent options.
+    """
+    if name not in MODELS:
+        raise InputError(f"model={name!r} is not a known model; valid: {', '.join(MODELS)}")
+    if name == "market_adjusted":
+        return ModelSpec(name, 0, ("market",), ())
+    if name == "constant_mean":
+        return ModelSpec(name, 1, (), ("alpha",))
+    if name == "market":
+        return ModelSpec(name, 2, ("market",), ("alpha", "beta"))
+    if name == "scholes_williams":
+        return ModelSpec(name, 2, ("market", "market_lag1", "market_lead1"), ("alpha", "beta"), lags=1)
+    if name == "dimson":
+        if int(lags) != lags or lags < 1:
+            raise InputError(f"dimson_lags={lags!r} must be a positive integer")
+        lags = int(lags)
+        cols = tuple(f"market_lag{j}" for j in range(lags, 0, -1)) + ("market",) + tuple(
+            f"market_lead{j}" for j in range(1, lags + 1)
+        )
+        names = ("alpha",) + tuple(f"beta_lag{j}" for j in range(lags, 0, -1)) + ("beta_0",) + tuple(
+            f"beta_lead{j}" for j in range(1, lags + 1)
+        )
+        return ModelSpec(name, 2 + 2 * lags, cols, names, lags=lags)
+    # factor
+    factor_names = tuple(str(f) for f in factor_names)
+    if not factor_names:
+        raise InputError("model='factor' needs factors=DataFrame with at least one factor column")
+    return ModelSpec(name, 1 + len(factor_names), factor_names, ("alpha",) + factor_names,
+                     factor_names=factor_names)
+
+
+@dataclass
+class ModelFit:
+    """Estimates for a chunk of N pairs (pure numpy).
+
+    ``params`` has one column per ``spec.param_names``; ``status`` holds codes from
+    ``STATUS_NAMES``. Rows whose status is not ``ok`` carry ``NaN``.
+    """
+
+    params: np.ndarray  # (N, k)
+    sigma: np.ndarray  # (N,)
+    n_est: np.ndarray  # (N,) int
+    dof: np.ndarray  # (N,)
+    r2: np.ndarray  # (N,)
+    est_ar: np.ndarray  # (N, Le)
+    evt_ar: np.ndarray  # (N, L)
+    expected_evt: np.ndarray  # (N, L)
+    evt_cov: np.ndarray  # (N, L, L)
+    status: np.ndarray  # (N,) int8
+
+
+def _masked(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    return np.where(valid, a, 0.0)
+
+
+def fit_models(
+    spec: ModelSpec,
+    y_est: np.ndarray,
+    X_est: np.ndarray,
+    valid: np.ndarray,
+    y_evt: np.ndarray,
+    X_evt: np.ndarray,
+    *,
+    span_est: np.ndarray | None = None,
+    span_evt: np.ndarray | None = None,
+    market_ok_est: np.ndarray | None = None,
+    min_obs: int = 1,
+    compat: str | None = None,
+) -> ModelFit:
+    """Fit ``spec`` for N pairs at once and compute abnormal returns and their covariance.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    y_est : ndarray (N, Le)
+        Estimation-window returns (``NaN`` where missing).
+    X_est : ndarray (N, Le, len(spec.regressors))
+        Estimation-window regressors.
+    valid : ndarray of bool (N, Le)
+        Which estimation observations enter the fit (finite, not excluded).
+    y_evt, X_evt : ndarray (N, L), (N, L, len(spec.regressors))
+        Event-window returns and regressors.
+    span_est, span_evt : ndarray, optional
+        Sessions each return spans; given only for trade-to-trade estimation.
+    market_ok_est : ndarray of bool (N, Le), optional
+        Estimation days with a market return (estudy2 compatibility: the market mean and sum
+        of squares of the forecast-error correction are taken over these days).
+    min_obs : int
+        Minimum number of valid estimation observations (at least ``k + 1`` is enforced).
+    compat : {None, "estudy2"}
+        ``"estudy2"``: sigma with divisor ``M - 1`` and the estudy2 forecast-error correction.
+
+    Returns
+    -------
+    ModelFit
+    """
+    n, le = y_est.shape
+    L = y_evt.shape[1]
+    k = spec.k
+    t2t = span_est is not None
+    M = valid.sum(axis=1)
+    status = np.zeros(n, dtype=np.int8)
+    status[M < max(min_obs, k + 1)] = INSUFFICIENT
+    y0 = _masked(y_est, valid)
+    Mf = np.maximum(M, 1).astype(float)
+    ybar = y0.sum(axis=1) / Mf
+    # constant returns: no variation at all in the estimation window (up to rounding of the mean)
+    dy = np.where(valid, y_est - ybar[:, None], 0.0)
+    syy = np.einsum("ij,ij->i", dy, dy)
+    status[(status == OK) & (syy <= M * (8 * np.finfo(float).eps * np.abs(ybar)) ** 2)] = CONSTANT
+
+    name = spec.name
+    params = np.full((n, k), np.nan)
+    if name == "market_adjusted":
+        if t2t:
+            w = 1.0 / span_est
+            e_est = y_est - X_est[..., 0]
+            e_evt = y_evt - X_evt[..., 0]
+            sse = (_masked(e_est, valid) ** 2 * np.where(valid, w, 0.0)).sum(axis=1)
+            d_evt = np.where(np.isfinite(span_evt), span_evt, 1.0)
+        else:
+            e_est = y_est - X_est[..., 0]
+            e_evt = y_evt - X_evt[..., 0]
+            sse = (_masked(e_est, valid) ** 2).sum(axis=1)
+            d_evt = np.ones((n, L))
+        expected = X_evt[..., 0]
+        dof = M.astype(float)
+        if compat == "estudy2":
+            ebar = _masked(e_est, valid).sum(axis=1) / Mf
+            sse = (_masked(e_est - ebar[:, None], valid) ** 2).sum(axis=1)
+            s2 = sse / np.maximum(M - 1, 1)
+        else:
+            s2 = sse / np.maximum(dof, 1)
+        cov = s2[:, None, None] * (d_evt[:, :, None] * np.eye(L)[None])
+        r2 = np.full(n, np.nan)
+    elif name in ("constant_mean", "market") and not t2t:
+        if name == "constant_mean":
+            mu = ybar
+            params[:, 0] = mu
+            e_est = y_est - mu[:, None]
+            expected = np.broadcast_to(mu[:, None], (n, L)).copy()
+            e_evt = y_evt - expected
+            sse = syy
+            q = np.broadcast_to((1.0 / Mf)[:, None, None], (n, L, L))
+            r2 = np.zeros(n)
+        else:
+            x = X_est[..., 0]
+            xbar = _masked(x, valid).sum(axis=1) / Mf
+            dx = _masked(x - xbar[:, None], valid)
+            sxx = np.einsum("ij,ij->i", dx, dx)
+            sxy = np.einsum("ij,ij->i", dx, dy)
+            bad = ~(sxx > 1e-300)
+            status[(status == OK) & bad] = SINGULAR
+            beta = sxy / np.where(bad, 1.0, sxx)
+            alpha = ybar - beta * xbar
+            params[:, 0] = alpha
+            params[:, 1] = beta
+            # residuals on the valid days: (y - ybar) - beta (x - xbar); zero elsewhere
+            e0 = dy - beta[:, None] * dx
+            e_est = np.where(valid, e0, np.nan)
+            expected = alpha[:, None] + beta[:, None] * X_evt[..., 0]
+            e_evt = y_evt - expected
+            sse = np.einsum("ij,ij->i", e0, e0)
+            r2 = 1.0 - sse / np.where(syy > 0, syy, np.nan)
+            if compat == "estudy2" and market_ok_est is not None:
+                # estudy2: market mean and sum of squares over every market day of the window
+                mk = market_ok_est & np.isfinite(x)
+                cnt = np.maximum(mk.sum(axis=1), 1)
+                xbar_c = _masked(x, mk).sum(axis=1) / cnt
+                sxx_c = (_masked(x - xbar_c[:, None], mk) ** 2).sum(axis=1)
+            else:
+                xbar_c, sxx_c = xbar, sxx
+            dxe = X_evt[..., 0] - xbar_c[:, None]
+            q = (1.0 / Mf)[:, None, None] + dxe[:, :, None] * dxe[:, None, :] / np.where(
+                sxx_c > 0, sxx_c, np.nan
+            )[:, None, None]
+        dof = (M - k).astype(float)
+        if compat == "estudy2":
+            ebar = _masked(e_est, valid).sum(axis=1) / Mf
+            s2 = (_masked(e_est - ebar[:, None], valid) ** 2).sum(axis=1) / np.maximum(M - 1, 1)
+        else:
+            s2 = sse / np.maximum(dof, 1)
+        cov = s2[:, None, None] * (np.eye(L)[None] + q)
+    elif name == "scholes_williams":
+        params, e_est, expected, e_evt, s2, dof, r2, cov = _scholes_williams(
+            y_est, X_est, valid, y_evt, X_evt, M, status, compat
+        )
+    else:
+        params, e_est, expected, e_evt, s2, dof, r2, cov = _general_ols(
+            spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, span_evt, compat
+        )
+
+    bad = status != OK
+    sigma = np.sqrt(s2)
+    e_est = np.where(valid, e_est, np.nan)
+    miss = ~np.isfinite(e_evt)
+    cov = np.where(miss[:, :, None] | miss[:, None, :], np.nan, cov)
+    params[bad] = np.nan
+    for a in (sigma, r2):
+        a[bad] = np.nan
+    e_est[bad] = np.nan
+    e_evt = np.where(bad[:, None], np.nan, e_evt)
+    expected = np.where(bad[:, None], np.nan, expected)
+    cov[bad] = np.nan
+    return ModelFit(params, sigma, M.astype(np.int64), dof, r2, e_est, e_evt, expected, cov, status)
+
+
+def _scholes_williams(y_est, X_est, valid, y_evt, X_evt, M, status, compat):
+    """Scholes and Williams (1977): beta = (b_-1 + b_0 + b_+1) / (1 + 2 rho_m)."""
+    n = y_est.shape[0]
+    L = y_evt.shape[1]
+    Mf = np.maximum(M, 1).astype(float)
+    ybar = _masked(y_est, valid).sum(axis=1) / Mf
+    dy = _masked(y_est - ybar[:, None], valid)
+    slopes = []
+    dxs = []
+    for j in range(3):  # market, lag1, lead1 (3 fixed columns, not a loop over pairs)
+        x = X_est[..., j]
+        xbar = _masked(x, valid).sum(axis=1) / Mf
+        dx = _masked(x - xbar[:, None], valid)
+        sxx = (dx * dx).sum(axis=1)
+        slopes.append((dx * dy).sum(axis=1) / np.where(sxx > 0, sxx, np.nan))
+        dxs.append(dx)
+    # first-order autocorrelation of the market over the same days
+    d0, dl = dxs[0], dxs[1]
+    rho = (d0 * dl).sum(axis=1) / np.sqrt((d0 * d0).sum(axis=1) * (dl * dl).sum(axis=1))
+    beta = (slopes[0] + slopes[1] + slopes[2]) / (1.0 + 2.0 * rho)
+    x = X_est[..., 0]
+    xbar = _masked(x, valid).sum(axis=1) / Mf
+    alpha = ybar - beta * xbar
+    bad = ~np.isfinite(beta)
+    status[(status == OK) & bad] = SINGULAR
+    params = np.column_stack([alpha, beta])
+    e_est = y_est - alpha[:, None] - beta[:, None] * x
+    expected = alpha[:, None] + beta[:, None] * X_evt[..., 0]
+    e_evt = y_evt - expected
+    sse = (_masked(e_est, valid) ** 2).sum(axis=1)
+    syy = (dy * dy).sum(axis=1)
+    r2 = 1.0 - sse / np.where(syy > 0, syy, np.nan)
+    dof = (M - 2).astype(float)
+    if compat == "estudy2":
+        ebar = _masked(e_est, valid).sum(axis=1) / Mf
+        s2 = (_masked(e_est - ebar[:, None], valid) ** 2).sum(axis=1) / np.maximum(M - 1, 1)
+    else:
+        s2 = sse / np.maximum(dof, 1)
+    # forecast-error correction of the market model (an approximation for the SW beta)
+    dx = dxs[0]
+    sxx = (dx * dx).sum(axis=1)
+    dxe = X_evt[..., 0] - xbar[:, None]
+    q = (1.0 / Mf)[:, None, None] + dxe[:, :, None] * dxe[:, None, :] / np.where(sxx > 0, sxx, np.nan)[:, None, None]
+    cov = s2[:, None, None] * (np.eye(L)[None] + q)
+    return params, e_est, expected, e_evt, s2, dof, r2, cov
+
+
+def _general_ols(spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, span_evt, compat):
+    """Stacked (weighted) least squares: Z'WZ built with einsum, solved on (N, k, k)."""
+    n, le = y_est.shape
+    L = y_evt.shape[1]
+    k = spec.k
+    t2t = span_est is not None
+    if t2t:
+        c_est = np.where(np.isfinite(span_est), span_est, 1.0)
+        c_evt = np.where(np.isfinite(span_evt), span_evt, 1.0)
+        w = np.where(valid, 1.0 / c_est, 0.0)
+    else:
+        c_est = np.ones((n, le))
+        c_evt = np.ones((n, L))
+        w = valid.astype(float)
+    if spec.name == "constant_mean":
+        Z = c_est[..., None]
+        Z0 = c_evt[..., None]
+    else:
+        Z = np.concatenate([c_est[..., None], X_est], axis=2)
+        Z0 = np.concatenate([c_evt[..., None], X_evt], axis=2)
+    Zz = np.where(valid[..., None], Z, 0.0)
+    y0 = _masked(y_est, valid)
+    Zw = Zz * w[..., None]
+    A = np.einsum("nlk,nlj->nkj", Zw, Zz)
+    b = np.einsum("nlk,nl->nk", Zw, y0)
+    # singular designs (e.g. a factor constant over the window): flag, then solve the rest
+    scale = np.sqrt(np.einsum("nkk->nk", A))
+    scale = np.where(scale > 0, scale, 1.0)
+    As = A / scale[:, :, None] / scale[:, None, :]
+    with np.errstate(all="ignore"):
+        cond = np.linalg.cond(As)
+    singular = ~np.isfinite(cond) | (cond > 1e12)
+    status[(status == OK) & singular] = SINGULAR
+    As = np.where(singular[:, None, None], np.eye(k)[None], As)
+    Ainv_s = np.linalg.inv(As)
+    Ainv = Ainv_s / scale[:, :, None] / scale[:, None, :]
+    theta = np.einsum("nkj,nj->nk", Ainv, b)
+    e_est = y_est - np.einsum("nlk,nk->nl", Z, theta)
+    expected = np.einsum("nlk,nk->nl", Z0, theta)
+    e_evt = y_evt - expected
+    sse = (w * _masked(e_est, valid) ** 2).sum(axis=1)
+    dof = (M - k).astype(float)
+    sw = w.sum(axis=1)
+    ybar_w = (w * y0).sum(axis=1) / np.where(sw > 0, sw, np.nan)
+    syy = (w * _masked(y_est - ybar_w[:, None], valid) ** 2).sum(axis=1)
+    r2 = 1.0 - sse / np.where(syy > 0, syy, np.nan) if spec.name != "constant_mean" else np.zeros(n)
+    if compat == "estudy2":
+        Mf = np.maximum(M, 1).astype(float)
+        ebar = _masked(e_est, valid).sum(axis=1) / Mf
+        s2 = (_masked(e_est - ebar[:, None], valid) ** 2).sum(axis=1) / np.maximum(M - 1, 1)
+    else:
+        s2 = sse / np.maximum(dof, 1)
+    q = np.einsum("nlk,nkj,nmj->nlm", Z0, Ainv, Z0)
+    D = c_evt[:, :, None] * np.eye(L)[None]
+    cov = s2[:, None, None] * (D + q)
+    params = theta
+    return params, e_est, expected, e_evt, s2, dof, r2, cov

@@ -1,0 +1,528 @@
+"""Trading calendars: Yahoo symbol / MIC → exchange calendar, and announcement → day 0.
+
+Every security is studied on its own exchange's sessions (``exchange_calendars``). This module
+maps a Yahoo symbol (by its suffix, or an explicit listing MIC) to the calendar to use, builds
+each calendar once over a FIXED range (:data:`CALENDAR_START` .. :data:`CALENDAR_END`, clipped
+to what the calendar supports) so results never depend on today's date, and turns an
+announcement (timestamp, or local date + timing) into day 0 on any exchange.
+
+The day-0 rule
+--------------
+An announcement becomes an instant:
+
+- a tz-aware timestamp is that instant;
+- a date is the local date of the primary market ``P`` with a timing:
+  ``before_open`` and ``unknown`` → just before ``P``'s open that day; ``during`` → just after
+  ``P``'s open (the earliest the news could be out); ``after_close`` → just after ``P``'s close.
+  On a date that is not a session of ``P`` (weekend, holiday) the open and close times of
+  ``P``'s next session are placed on that date's local clock.
+
+Day 0 on exchange ``X`` is the first session of ``X`` whose close is after that instant. Lunch
+breaks are inside the session. See ``docs/prices.md`` for worked examples.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from screener.errors import CalendarError, InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import exchange_calendars
+
+__all__ = [
+    "CALENDAR_START",
+    "CALENDAR_END",
+    "TIMINGS",
+    "SUFFIX_TO_MIC",
+    "SYMBOL_TO_MIC",
+    "MIC_TO_CALENDAR",
+    "ExchangeSessions",
+    "listing_mic",
+    "calendar_name",
+    "get_calendar",
+    "exchange_sessions",
+    "sessions_for",
+    "to_session",
+    "announcement_instant",
+    "day_zero",
+    "day_zero_many",
+]
+
+#: Every calendar is built from this date, so results never depend on when the code runs.
+CALENDAR_START = pd.Timestamp("2015-01-01")
+#: ... and to this date, or the calendar's own last session if earlier (XSHG: 2026-12-31).
+CALENDAR_END = pd.Timestamp("2027-12-31")
+
+#: Allowed values of an announcement's ``timing``.
+TIMINGS = ("before_open", "during", "after_close", "unknown")
+
+#: Yahoo symbol suffix → listing MIC. No suffix means a US listing.
+SUFFIX_TO_MIC: dict[str, str] = {
+    "": "XNYS",
+    ".SS": "XSHG",
+    ".SZ": "XSHE",
+    ".HK": "XHKG",
+    ".TW": "XTAI",
+    ".KS": "XKRX",
+    ".T": "XTKS",
+    ".AS": "XAMS",
+}
+
+#: Symbols whose exchange the suffix does not tell (indices), → MIC of the calendar they follow.
+SYMBOL_TO_MIC: dict[str, str] = {
+    "^GSPC": "XNYS",
+    "^IXIC": "XNYS",
+    "^NDX": "XNYS",
+    "^SOX": "XNYS",
+    "^HSI": "XHKG",
+    "^N225": "XTKS",
+    "^KS11": "XKRX",
+    "^TWII": "XTAI",
+    # Euro Stoxx 50: constituents trade on several euro-area venues; Xetra's calendar
+    # (TARGET holidays) is the documented choice.
+    "^STOXX50E": "XETR",
+    "000001.SS": "XSHG",
+    "000300.SS": "XSHG",
+    "000688.SS": "XSHG",
+    "399006.SZ": "XSHE",
+}
+
+#: Listing MIC → exchange_calendars calendar name. Shenzhen has no calendar of its own in
+#: exchange_calendars; it shares the Shanghai exchange's holidays, so XSHE uses XSHG.
+MIC_TO_CALENDAR: dict[str, str] = {
+    "XNYS": "XNYS",
+    "XNAS": "XNYS",
+    "ARCX": "XNYS",
+    "BATS": "XNYS",
+    "XASE": "XNYS",
+    "XSHG": "XSHG",
+    "XSHE": "XSHG",
+    "XHKG": "XHKG",
+    "XTAI": "XTAI",
+    "XKRX": "XKRX",
+    "XTKS": "XTKS",
+    "XAMS": "XAMS",
+    "XETR": "XETR",
+}
+
+_SUFFIX_RE = re.compile(r"(\.[A-Za-z]{1,3})$")
+
+
+def listing_mic(symbol: str, mic: str | None = None) -> str:
+    """The listing MIC of a Yahoo symbol.
+
+    Parameters
+    ----------
+    symbol : str
+        Yahoo symbol, e.g. ``"NVDA"``, ``"0981.HK"``, ``"^N225"``.
+    mic : str, optional
+        An explicit MIC (e.g. from the universe's ``exchange`` column); it wins over the guess.
+
+    Returns
+    -------
+    str
+        The MIC, e.g. ``"XHKG"``.
+
+    Raises
+    ------
+    InputError
+        The symbol's suffix (or index) is unknown; the message lists the known ones.
+    """
+    if mic is not None and str(mic).strip():
+        return str(mic).strip().upper()
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise InputError(f"symbol must be a non-empty string, got {symbol!r}")
+    sym = symbol.strip()
+    if sym.upper() in SYMBOL_TO_MIC:
+        return SYMBOL_TO_MIC[sym.upper()]
+    if sym.startswith("^"):
+        raise InputError(
+            f"unknown index symbol {sym!r}: no exchange known for it; known indices: "
+            f"{', '.join(sorted(k for k in SYMBOL_TO_MIC if k.startswith('^')))} (or give its MIC explicitly)"
+        )
+    match = _SUFFIX_RE.search(sym)
+    suffix = match.group(1).upper() if match else ""
+    if suffix in SUFFIX_TO_MIC:
+        return SUFFIX_TO_MIC[suffix]
+    known = ", ".join(repr(s) if s else "'' (US)" for s in SUFFIX_TO_MIC)
+    raise InputError(f"unknown Yahoo suffix {suffix!r} in symbol {sym!r}; known suffixes: {known}")
+
+
+def calendar_name(symbol: str | None = None, mic: str | None = None) -> str:
+    """The exchange_calendars name for a symbol or a MIC (an explicit MIC wins).
+
+    Raises
+    ------
+    InputError
+        Unknown suffix or a MIC with no calendar.
+    """
+    code = listing_mic(symbol, mic) if symbol is not None else (mic or "").strip().upper()
+    if not code:
+        raise InputError("give a symbol or a MIC")
+    if code in MIC_TO_CALENDAR:
+        return MIC_TO_CALENDAR[code]
+    import exchange_calendars as xc
+
+    if code in xc.get_calendar_names(include_aliases=False):
+        return code
+    raise InputError(
+        f"no trading calendar for MIC {code!r}; known MICs: {', '.join(sorted(MIC_TO_CALENDAR))}"
+    )
+
+
+def _bounds(name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    from exchange_calendars.calendar_utils import _default_calendar_factories
+
+    cls = _default_calendar_factories[name]
+    end = CALENDAR_END
+    bound_max = cls.bound_max()
+    if bound_max is not None and bound_max < end:
+        end = pd.Timestamp(bound_max).normalize()
+    return CALENDAR_START, end
+
+
+@functools.lru_cache(maxsize=None)
+def get_calendar(name: str) -> "exchange_calendars.ExchangeCalendar":
+    """The exchange_calendars calendar ``name`` over the fixed range (built once, cached)."""
+    import exchange_calendars as xc
+
+    import warnings
+
+    start, end = _bounds(name)
+    with warnings.catch_warnings():
+        # exchange_calendars' own pandas deprecations are not the user's business
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return xc.get_calendar(name, start=start, end=end)
+
+
+@dataclass(frozen=True)
+class ExchangeSessions:
+    """A calendar's sessions with their open and close instants: all day 0 needs.
+
+    Attributes
+    ----------
+    name : str
+        exchange_calendars name (``"XNYS"``).
+    tz : str
+        The exchange's time zone.
+    sessions : DatetimeIndex
+        Session dates (tz-naive), increasing.
+    opens, closes : ndarray of int64
+        Open and close of each session, nanoseconds since the epoch, UTC.
+    """
+
+    name: str
+    tz: str
+    sessions: pd.DatetimeIndex
+    opens: np.ndarray
+    closes: np.ndarray
+
+    @property
+    def first_session(self) -> pd.Timestamp:
+        return self.sessions[0]
+
+    @property
+    def last_session(self) -> pd.Timestamp:
+        return self.sessions[-1]
+
+    def bounds_text(self) -> str:
+        return f"{self.first_session.date()}..{self.last_session.date()}"
+
+    def check_date(self, date: pd.Timestamp, what: str = "date") -> None:
+        """Raise CalendarError if ``date`` is outside the calendar's bounds."""
+        if date < self.first_session or date > self.last_session:
+            raise CalendarError(
+                f"{what} {date.date()} is outside the {self.name} calendar ({self.bounds_text()}); "
+                "semiscreen cannot tell its sessions there"
+            )
+
+
+def _cache_root() -> Path | None:
+    env = os.environ.get("SEMISCREEN_CALENDAR_CACHE")
+    if env == "0":
+        return None
+    if env:
+        return Path(env)
+    try:
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("semiscreen")) / "calendars"
+    except Exception:  # pragma: no cover - platformdirs missing
+        return None
+
+
+def _build_sessions(name: str) -> ExchangeSessions:
+    cal = get_calendar(name)
+    sessions = pd.DatetimeIndex(cal.sessions).as_unit("ns")
+    opens = pd.DatetimeIndex(cal.opens.to_numpy()).as_unit("ns").asi8.copy()
+    closes = pd.DatetimeIndex(cal.closes.to_numpy()).as_unit("ns").asi8.copy()
+    return ExchangeSessions(name, str(cal.tz), sessions, opens, closes)
+
+
+@functools.lru_cache(maxsize=None)
+def exchange_sessions(name: str) -> ExchangeSessions:
+    """Sessions, opens and closes of calendar ``name`` (memory- and disk-cached).
+
+    Building some calendars costs seconds (XKRX); the arrays are kept in the user cache dir
+    (``calendars/``), keyed by the exchange_calendars version and the fixed range.
+    ``$SEMISCREEN_CALENDAR_CACHE`` overrides that folder (``0`` disables it).
+    """
+    import exchange_calendars as xc
+
+    root = _cache_root()
+    key = f"{name}-{xc.__version__}-{CALENDAR_START.date()}-{CALENDAR_END.date()}.npz"
+    if root is not None:
+        path = root / key
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    return ExchangeSessions(
+                        name,
+                        str(z["tz"]),
+                        pd.DatetimeIndex(z["sessions"].astype("datetime64[ns]")),
+                        z["opens"].copy(),
+                        z["closes"].copy(),
+                    )
+            except Exception:  # corrupt cache: rebuild
+                pass
+    result = _build_sessions(name)
+    if root is not None:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=root, suffix=".npz.tmp")
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, tz=np.array(result.tz), sessions=result.sessions.asi8.astype("datetime64[ns]"),
+                         opens=result.opens, closes=result.closes)
+            os.replace(tmp, root / key)
+        except OSError:  # read-only cache dir: fine, just slower next time
+            pass
+    return result
+
+
+def _sessions_of(symbol: str | None = None, mic: str | None = None) -> ExchangeSessions:
+    return exchange_sessions(calendar_name(symbol, mic))
+
+
+def sessions_for(symbol: str, start: Any = None, end: Any = None, *, mic: str | None = None) -> pd.DatetimeIndex:
+    """The trading sessions of ``symbol``'s exchange between ``start`` and ``end`` (inclusive).
+
+    Raises
+    ------
+    CalendarError
+        ``start`` or ``end`` lies outside the calendar's bounds.
+    """
+    cal = _sessions_of(symbol, mic)
+    lo = cal.first_session if start is None else pd.Timestamp(start).normalize()
+    hi = cal.last_session if end is None else pd.Timestamp(end).normalize()
+    cal.check_date(lo, "start")
+    cal.check_date(hi, "end")
+    s = cal.sessions
+    return s[(s >= lo) & (s <= hi)]
+
+
+def to_session(date: Any, symbol: str | None = None, *, mic: str | None = None, direction: str = "none") -> pd.Timestamp:
+    """The session of ``date`` on a symbol's (or MIC's) exchange.
+
+    Parameters
+    ----------
+    direction : {"none", "next", "previous"}
+        What to do when ``date`` is not a session: raise (``"none"``), or take the next or the
+        previous session.
+
+    Raises
+    ------
+    CalendarError
+        Not a session (with ``direction="none"``; the message names the neighbours), or outside
+        the calendar's bounds.
+    """
+    if direction not in ("none", "next", "previous"):
+        raise InputError(f"direction must be 'none', 'next' or 'previous', not {direction!r}")
+    cal = _sessions_of(symbol, mic)
+    d = pd.Timestamp(date)
+    if d.tzinfo is not None:
+        raise InputError(f"to_session takes a date, not a timestamp with a time zone ({date!r})")
+    d = d.normalize()
+    cal.check_date(d)
+    i = cal.sessions.searchsorted(d)
+    if i < len(cal.sessions) and cal.sessions[i] == d:
+        return d
+    if direction == "next":
+        return cal.sessions[i]
+    if direction == "previous":
+        return cal.sessions[i - 1]
+    raise CalendarError(
+        f"{d.date()} is not a {cal.name} session (previous {cal.sessions[i - 1].date()}, "
+        f"next {cal.sessions[i].date()}); pass direction='next' or 'previous'"
+    )
+
+
+def _check_timing(timing: str) -> str:
+    if timing not in TIMINGS:
+        raise InputError(f"timing must be one of {', '.join(TIMINGS)}, not {timing!r}")
+    return timing
+
+
+def _instants(dates_ns: np.ndarray, timings: np.ndarray, cal: ExchangeSessions) -> np.ndarray:
+    """UTC instants (ns) for local dates on ``cal`` (the primary market) with timings."""
+    sessions_ns = cal.sessions.asi8
+    idx = np.searchsorted(sessions_ns, dates_ns, side="left")
+    if np.any(idx >= len(sessions_ns)):
+        bad = pd.Timestamp(dates_ns[idx >= len(sessions_ns)][0])
+        cal.check_date(bad, "announcement date")
+    if np.any(dates_ns < sessions_ns[0]):
+        cal.check_date(pd.Timestamp(dates_ns[dates_ns < sessions_ns[0]][0]), "announcement date")
+    is_session = sessions_ns[idx] == dates_ns
+    # Offsets of open/close from the session's local midnight, from the session itself or
+    # (non-session dates) from the next session, applied to the date's own local midnight.
+    ref = pd.DatetimeIndex(sessions_ns[idx]).tz_localize(cal.tz)
+    own = pd.DatetimeIndex(dates_ns).tz_localize(cal.tz)
+    ref_mid = ref.as_unit("ns").asi8
+    own_mid = own.as_unit("ns").asi8
+    open_ns = np.where(is_session, cal.opens[idx], own_mid + (cal.opens[idx] - ref_mid))
+    close_ns = np.where(is_session, cal.closes[idx], own_mid + (cal.closes[idx] - ref_mid))
+    out = np.where(timings == "after_close", close_ns + 1, open_ns - 1)
+    out = np.where(timings == "during", open_ns + 1, out)
+    return out
+
+
+def _first_close_after(instants_ns: np.ndarray, cal: ExchangeSessions) -> np.ndarray:
+    pos = np.searchsorted(cal.closes, instants_ns, side="right")
+    if np.any(pos >= len(cal.closes)):
+        bad = pd.Timestamp(instants_ns[pos >= len(cal.closes)][0], tz="UTC")
+        raise CalendarError(
+            f"no {cal.name} session closes after {bad.isoformat()}: the calendar ends on "
+            f"{cal.last_session.date()} (bounds {cal.bounds_text()})"
+        )
+    if np.any(pos == 0):
+        bad = pd.Timestamp(instants_ns[pos == 0][0], tz="UTC")
+        if bad.value < cal.opens[0]:
+            raise CalendarError(
+                f"{bad.isoformat()} is before the {cal.name} calendar's first session "
+                f"(bounds {cal.bounds_text()})"
+            )
+    return cal.sessions.asi8[pos]
+
+
+def announcement_instant(announced_at: Any, timing: str = "unknown", primary_mic: str | None = None) -> pd.Timestamp:
+    """The UTC instant an announcement stands for (see the module docstring).
+
+    Parameters
+    ----------
+    announced_at : str, date or Timestamp
+        A tz-aware timestamp (used as is) or a local date of the primary market.
+    timing : {"before_open", "during", "after_close", "unknown"}
+    primary_mic : str, optional
+        The primary market's MIC; required for a date.
+    """
+    _check_timing(timing)
+    ts = pd.Timestamp(announced_at)
+    if ts.tzinfo is not None:
+        return ts.tz_convert("UTC")
+    if primary_mic is None:
+        raise InputError(f"announcement {announced_at!r} is a date: give the primary market's MIC")
+    if ts != ts.normalize():
+        raise InputError(f"announcement {announced_at!r} has a time but no UTC offset; give one (e.g. +08:00)")
+    cal = exchange_sessions(calendar_name(mic=primary_mic))
+    ns = _instants(np.array([ts.as_unit("ns").value], dtype="int64"), np.array([timing]), cal)
+    return pd.Timestamp(int(ns[0]), tz="UTC")
+
+
+def day_zero(announced_at: Any, timing: str, mic: str, primary_mic: str | None = None) -> pd.Timestamp:
+    """Day 0 of an announcement on exchange ``mic``: the first session that could react.
+
+    Parameters
+    ----------
+    announced_at : str, date or Timestamp
+        A tz-aware timestamp, or the local date of the primary market.
+    timing : {"before_open", "during", "after_close", "unknown"}
+        Relative to the primary market's session on that date (ignored for a timestamp).
+    mic : str
+        The exchange on which day 0 is wanted (a listing MIC, e.g. ``"XSHG"``).
+    primary_mic : str, optional
+        The primary market's MIC (default: ``mic``).
+
+    Returns
+    -------
+    Timestamp
+        The session date (tz-naive).
+
+    Raises
+    ------
+    CalendarError
+        The announcement falls outside a calendar's bounds.
+
+    Examples
+    --------
+    >>> day_zero("2025-08-08", "after_close", "XSHG", primary_mic="XNYS")  # a Friday
+    Timestamp('2025-08-11 00:00:00')
+    """
+    return day_zero_many([announced_at], [timing], [mic], [primary_mic or mic])[0]
+
+
+def day_zero_many(
+    announced_at: Sequence[Any] | pd.Series,
+    timing: Sequence[str] | pd.Series,
+    mic: Sequence[str] | pd.Series,
+    primary_mic: Sequence[str | None] | pd.Series | None = None,
+) -> pd.DatetimeIndex:
+    """Vectorised :func:`day_zero` for many (event, security) rows.
+
+    All arguments have one entry per row; ``primary_mic`` defaults to ``mic``. Rows are
+    grouped by calendar, so thousands of rows cost a few array searches.
+
+    Returns
+    -------
+    DatetimeIndex
+        Day 0 of each row, in input order.
+    """
+    announced = list(announced_at)
+    timings = np.asarray([_check_timing(str(t)) for t in timing], dtype=object)
+    mics = [str(m) for m in mic]
+    primaries = list(primary_mic) if primary_mic is not None else list(mics)
+    n = len(announced)
+    if not (len(timings) == len(mics) == len(primaries) == n):
+        raise InputError("announced_at, timing, mic and primary_mic must have the same length")
+    instants = np.empty(n, dtype="int64")
+    is_date = np.zeros(n, dtype=bool)
+    dates = np.zeros(n, dtype="int64")
+    for i, a in enumerate(announced):
+        ts = pd.Timestamp(a)
+        if ts is pd.NaT:
+            raise InputError(f"row {i}: announcement time is missing")
+        if ts.tzinfo is not None:
+            instants[i] = ts.tz_convert("UTC").as_unit("ns").value
+        else:
+            if ts != ts.normalize():
+                raise InputError(f"row {i}: announcement {a!r} has a time but no UTC offset")
+            is_date[i] = True
+            dates[i] = ts.as_unit("ns").value
+    prim_names = np.array(
+        [calendar_name(mic=(p if p else m)) if is_date[i] else "" for i, (p, m) in enumerate(zip(primaries, mics))],
+        dtype=object,
+    )
+    for name in set(prim_names[is_date]):
+        rows = is_date & (prim_names == name)
+        instants[rows] = _instants(dates[rows], timings[rows], exchange_sessions(name))
+    target_names = np.array([calendar_name(mic=m) for m in mics], dtype=object)
+    out = np.empty(n, dtype="int64")
+    for name in set(target_names):
+        rows = target_names == name
+        out[rows] = _first_close_after(instants[rows], exchange_sessions(name))
+    return pd.DatetimeIndex(out.astype("datetime64[ns]"))
+
+
+def calendars_for(symbols: Iterable[str], mics: dict[str, str] | None = None) -> dict[str, str]:
+    """Calendar name of each symbol (``mics`` maps a symbol to an explicit MIC)."""
+    mics = mics or {}
+    return {s: calendar_name(s, mics.get(s)) for s in symbols}

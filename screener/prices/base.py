@@ -1,0 +1,315 @@
+"""The :class:`PriceSource` interface and the one function that turns raw bars into a price frame.
+
+Every source (Yahoo, local directory, bundled snapshot, cache) ends in :func:`make_price_frame`,
+so every frame is parsed, validated and flagged the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from screener.errors import DataQualityWarning, DataUnavailableError, InputError
+from screener.prices.schema import PRICE_COLUMNS
+
+__all__ = [
+    "PriceSource",
+    "PRICE_COLUMNS",
+    "check_symbol",
+    "make_price_frame",
+    "price_frame_from_arrays",
+    "parse_raw_table",
+    "empty_price_frame",
+]
+
+# Yahoo symbols: letters, digits and . ^ = _ - (e.g. ^GSPC, 0981.HK, BRK-B, GC=F).
+_SYMBOL_RE = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9.^=_-]{0,31}$")
+
+
+def check_symbol(symbol: Any) -> str:
+    """Return ``symbol`` if it is a safe Yahoo symbol (usable as a file name), else raise.
+
+    Raises
+    ------
+    InputError
+        Empty, too long, a path (``a/b``, ``../x``), ``..`` inside, or control/other characters.
+    """
+    if not isinstance(symbol, str):
+        raise InputError(f"symbol must be a string, got {type(symbol).__name__} {symbol!r}")
+    if not _SYMBOL_RE.match(symbol) or ".." in symbol:
+        raise InputError(
+            f"invalid symbol {symbol!r}: a Yahoo symbol has 1-32 letters, digits and . ^ = _ - "
+            "(e.g. NVDA, ^GSPC, 0981.HK, BRK-B), does not start with '.' and has no '..'"
+        )
+    return symbol
+
+
+def empty_price_frame() -> pd.DataFrame:
+    """A price frame with no rows."""
+    frame = pd.DataFrame({c: pd.Series([], dtype="float64") for c in PRICE_COLUMNS})
+    frame.index = pd.DatetimeIndex([], name="date", dtype="datetime64[ns]")
+    return frame
+
+
+def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2) -> tuple[pd.DataFrame, np.ndarray]:
+    """Parse a table as read from a file: ISO dates and numbers, failing on the first bad cell.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        Columns ``date`` and some of :data:`PRICE_COLUMNS`, any dtype (strings allowed).
+    file : str
+        Named in errors.
+    first_line : int
+        Line number of the first data row (2 for a CSV with a header row).
+
+    Returns
+    -------
+    (DataFrame, ndarray)
+        The frame with a ``date`` column (datetime64[ns]) and every price column (float64,
+        NaN where missing), and the line number of each row.
+
+    Raises
+    ------
+    InputError
+        A missing ``date``/``close`` column, or a cell that is not a date / a number; the message
+        names the file, line, column and value.
+    """
+    cols = [str(c).strip().lower() for c in raw.columns]
+    raw = raw.set_axis(cols, axis=1)
+    missing = [c for c in ("date", "close") if c not in cols]
+    if missing:
+        raise InputError(f"{file}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                         f"(expected date,open,high,low,close,adj_close,volume; found {','.join(cols)})")
+    lines = np.arange(first_line, first_line + len(raw))
+    out: dict[str, Any] = {}
+    d = raw["date"]
+    if d.dtype.kind == "M":
+        dates = pd.DatetimeIndex(d)
+        if dates.tz is not None:
+            dates = dates.tz_localize(None)
+    else:
+        text = d.astype("string").str.strip()
+        dates = pd.DatetimeIndex(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"))
+        if dates.isna().any():
+            # allow a time part of 00:00:00 (e.g. exported by pandas), nothing else
+            alt = pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", errors="coerce"))
+            bad = np.flatnonzero(alt.isna() | (alt != alt.normalize()))
+            if len(bad):
+                i = bad[0]
+                raise InputError(f"{file}, line {lines[i]}, column 'date': not an ISO date (YYYY-MM-DD): {d.iloc[i]!r}")
+            dates = alt
+    out["date"] = dates.as_unit("ns")
+    for c in PRICE_COLUMNS:
+        if c not in raw.columns:
+            out[c] = np.full(len(raw), np.nan)
+            continue
+        s = raw[c]
+        if s.dtype.kind in "fiu":
+            out[c] = s.to_numpy(dtype="float64")
+            continue
+        if s.dtype.kind == "b":
+            raise InputError(f"{file}, column {c!r}: booleans are not prices")
+        text = s.astype("string").str.strip()
+        num = pd.to_numeric(text.replace("", pd.NA), errors="coerce")
+        bad = np.flatnonzero(num.isna().to_numpy() & text.fillna("").ne("").to_numpy())
+        if len(bad):
+            i = bad[0]
+            raise InputError(f"{file}, line {lines[i]}, column {c!r}: not a number: {s.iloc[i]!r}")
+        out[c] = num.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.DataFrame(out), lines
+
+
+def make_price_frame(
+    table: pd.DataFrame,
+    *,
+    symbol: str,
+    source: str,
+    file: str | None = None,
+    rows: np.ndarray | None = None,
+    start: Any = None,
+    end: Any = None,
+    warn: bool = True,
+) -> pd.DataFrame:
+    """Validate parsed bars and return a price frame (the architecture's contract).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`parse_raw_table` (``date`` column + price columns, file order).
+    symbol, source : str
+        Recorded in ``attrs`` (``symbol``, ``source``).
+    file : str, optional
+        Named in validation problems and in ``attrs["file"]``.
+    rows : ndarray, optional
+        Row numbers for problems (default 1, 2, ...).
+    start, end : date-like, optional
+        Keep only this range (inclusive), after validation.
+    warn : bool
+        Issue the :class:`DataQualityWarning` (it is recorded in ``attrs`` either way).
+
+    Returns
+    -------
+    DataFrame
+        Index ``date`` (tz-naive, unique, increasing), float columns :data:`PRICE_COLUMNS`.
+        ``attrs``: ``symbol``, ``source``, ``file``, ``adj_close_fallback`` (bool) and
+        ``quality`` (list of notes shown in reports).
+
+    Raises
+    ------
+    ValidationError
+        The bars broke the schema (every problem listed).
+    """
+    dates = pd.DatetimeIndex(table["date"]).as_unit("ns")
+    arrays = {c: table[c].to_numpy(dtype="float64", na_value=np.nan) for c in PRICE_COLUMNS}
+    return price_frame_from_arrays(dates, arrays, symbol=symbol, source=source, file=file, rows=rows,
+                                   start=start, end=end, warn=warn)
+
+
+def price_frame_from_arrays(
+    dates: pd.DatetimeIndex,
+    arrays: dict[str, np.ndarray],
+    *,
+    symbol: str,
+    source: str,
+    file: str | None = None,
+    rows: np.ndarray | None = None,
+    start: Any = None,
+    end: Any = None,
+    warn: bool = True,
+) -> pd.DataFrame:
+    """:func:`make_price_frame` on numpy arrays (the fast path every source uses).
+
+    ``dates`` is a datetime64[ns] index in file order; ``arrays`` maps each of
+    :data:`PRICE_COLUMNS` to a float64 array of the same length.
+    """
+    from screener.prices.schema import validate_arrays
+
+    validate_arrays(dates, arrays, symbol=symbol, file=file, rows=rows)
+    quality: list[str] = []
+    fallback = False
+    adj = arrays["adj_close"]
+    close = arrays["close"]
+    adj_missing = np.isnan(adj)
+    if len(adj) and adj_missing.all() and not np.isnan(close).all():
+        fallback = True
+        arrays = dict(arrays, adj_close=close.copy())
+        quality.append(f"{symbol}: no adjusted close in {file or source}; close used instead "
+                       "(returns are not dividend-adjusted)")
+    else:
+        n_gap = int((adj_missing & ~np.isnan(close)).sum())
+        if n_gap:
+            quality.append(f"{symbol}: adjusted close missing on {n_gap} row(s) that have a close; "
+                           "those rows are gaps in the returns (bases are not mixed)")
+    if start is not None or end is not None:
+        keep = np.ones(len(dates), dtype=bool)
+        if start is not None:
+            keep &= dates.asi8 >= pd.Timestamp(start).as_unit("ns").value
+        if end is not None:
+            keep &= dates.asi8 <= pd.Timestamp(end).as_unit("ns").value
+        if not keep.all():
+            dates = dates[keep]
+            arrays = {c: a[keep] for c, a in arrays.items()}
+    index = pd.DatetimeIndex(dates, name="date")
+    # one float block (a copy: arrays may be read-only views of pyarrow buffers)
+    block = np.column_stack([arrays[c] for c in PRICE_COLUMNS]) if len(index) else np.empty((0, len(PRICE_COLUMNS)))
+    frame = pd.DataFrame(block, index=index, columns=list(PRICE_COLUMNS))
+    frame.attrs = {
+        "symbol": symbol,
+        "source": source,
+        "file": file,
+        "adj_close_fallback": fallback,
+        "quality": quality,
+    }
+    if warn:
+        for q in quality:
+            warnings.warn(q, DataQualityWarning, stacklevel=3)
+    return frame
+
+
+class PriceSource(ABC):
+    """Where price frames come from.
+
+    Subclasses implement :meth:`load`; :meth:`load_many` loops over it unless a source can
+    batch (Yahoo). ``name`` is recorded as each frame's provenance (``attrs["source"]``).
+    """
+
+    name: str = "prices"
+
+    @abstractmethod
+    def load(self, symbol: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """One symbol's price frame between ``start`` and ``end`` (inclusive dates).
+
+        Raises
+        ------
+        InputError
+            Invalid symbol or malformed data.
+        DataUnavailableError
+            The source does not have the symbol.
+        """
+
+    def load_many(
+        self,
+        symbols: Iterable[str],
+        start: Any = None,
+        end: Any = None,
+        *,
+        progress: bool | None = None,
+        errors: str = "raise",
+    ) -> dict[str, pd.DataFrame]:
+        """Price frames of many symbols, keyed by symbol (input order).
+
+        Parameters
+        ----------
+        progress : bool, optional
+            Show a progress bar (sources that download); ignored by local sources.
+        errors : {"raise", "skip"}
+            On a symbol the source does not have: raise one :class:`DataUnavailableError`
+            naming every missing symbol (after trying all), or leave it out.
+        """
+        if errors not in ("raise", "skip"):
+            raise InputError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        out: dict[str, pd.DataFrame] = {}
+        missing: list[str] = []
+        messages: list[str] = []
+        for s in dict.fromkeys(symbols):
+            try:
+                out[s] = self.load(s, start, end)
+            except DataUnavailableError as exc:
+                missing.append(s)
+                messages.append(str(exc))
+        if missing and errors == "raise":
+            if len(missing) == 1:
+                raise DataUnavailableError(messages[0])
+            raise DataUnavailableError(
+                f"{self.name}: no price data for {len(missing)} symbols: {', '.join(missing)} ({messages[0]}; ...)"
+            )
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through a temp file in the same folder and ``os.replace``."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,147 @@
+"""Prices from a local folder: one CSV or Parquet file per Yahoo symbol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from screener.errors import DataUnavailableError, InputError
+from screener.prices.base import (
+    PRICE_COLUMNS,
+    PriceSource,
+    check_symbol,
+    make_price_frame,
+    parse_raw_table,
+    price_frame_from_arrays,
+)
+
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def _fast_csv(path: Path):
+    """Read a well-formed price CSV with pyarrow; None if anything is unusual (the careful
+    pandas path then finds and reports the exact line)."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    types = {"date": pa.date32(), **{c: pa.float64() for c in PRICE_COLUMNS}}
+    try:
+        table = pc.read_csv(
+            path,
+            read_options=pc.ReadOptions(use_threads=False),
+            parse_options=pc.ParseOptions(ignore_empty_lines=False),
+            convert_options=pc.ConvertOptions(column_types=types, strings_can_be_null=True),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, OSError):
+        return None
+    names = table.column_names
+    if "date" not in names or "close" not in names or not set(names) <= set(types):
+        return None
+    date_col = table.column("date")
+    if date_col.null_count:
+        return None
+    dates = pd.DatetimeIndex((date_col.cast(pa.int32()).to_numpy().astype("int64") * _NS_PER_DAY).view("datetime64[ns]"))
+    n = table.num_rows
+    arrays = {}
+    for c in PRICE_COLUMNS:
+        if c in names:
+            arrays[c] = np.array(table.column(c).to_numpy(zero_copy_only=False), dtype="float64")
+        else:
+            arrays[c] = np.full(n, np.nan)
+    return dates, arrays
+
+__all__ = ["LocalDirectorySource", "read_price_file"]
+
+
+def read_price_file(path: Path, symbol: str, *, source: str = "local", start: Any = None, end: Any = None,
+                    warn: bool = True) -> pd.DataFrame:
+    """Read one CSV/Parquet price file into a validated price frame.
+
+    Parameters
+    ----------
+    path : Path
+        ``<symbol>.csv`` or ``<symbol>.parquet`` with columns
+        ``date,open,high,low,close,adj_close,volume`` (``date`` and ``close`` required).
+
+    Raises
+    ------
+    InputError
+        Malformed row (file, line, column, value) or missing column.
+    ValidationError
+        Schema failures (duplicate date, negative price, ...), all listed.
+    """
+    if path.suffix.lower() != ".parquet":
+        fast = _fast_csv(path)
+        if fast is not None:
+            dates, arrays = fast
+            return price_frame_from_arrays(dates, arrays, symbol=symbol, source=source, file=str(path),
+                                           rows=np.arange(2, 2 + len(dates)), start=start, end=end, warn=warn)
+    if path.suffix.lower() == ".parquet":
+        try:
+            raw = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        if "date" not in [str(c).lower() for c in raw.columns] and raw.index.name == "date":
+            raw = raw.reset_index()
+        first_line = 1
+    else:
+        try:
+            raw = pd.read_csv(path, dtype={"date": "string"}, skip_blank_lines=False)
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a readable CSV file ({exc})") from None
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{path}: empty file (expected a header date,open,high,low,close,adj_close,volume)") from None
+        first_line = 2
+    table, lines = parse_raw_table(raw, file=str(path), first_line=first_line)
+    return make_price_frame(table, symbol=symbol, source=source, file=str(path), rows=lines,
+                            start=start, end=end, warn=warn)
+
+
+class LocalDirectorySource(PriceSource):
+    """Prices read from ``path/<symbol>.csv`` (or ``.parquet``), e.g. /work/shared/data/prices.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder. File names are the Yahoo symbol (``^GSPC.csv``, ``0981.HK.csv``).
+
+    Notes
+    -----
+    A file without adjusted closes falls back to the close, with a
+    :class:`~screener.errors.DataQualityWarning` that is also recorded in the frame's
+    ``attrs["quality"]`` (``attrs["adj_close_fallback"]`` is True).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise DataUnavailableError(f"price folder {self.path} does not exist or is not a folder")
+        self.name = f"local:{self.path}"
+
+    def file_for(self, symbol: str) -> Path:
+        """The file holding ``symbol``'s prices.
+
+        Raises
+        ------
+        DataUnavailableError
+            Neither ``<symbol>.csv`` nor ``<symbol>.parquet`` exists.
+        """
+        check_symbol(symbol)
+        for ext in (".csv", ".parquet"):
+            p = self.path / f"{symbol}{ext}"
+            if p.is_file():
+                return p
+        raise DataUnavailableError(
+            f"no price file for {symbol!r} in {self.path} (looked for {symbol}.csv and {symbol}.parquet)"
+        )
+
+    def symbols(self) -> list[str]:
+        """Every symbol with a file in the folder, sorted."""
+        names = {p.stem for p in self.path.iterdir() if p.suffix.lower() in (".csv", ".parquet")}
+        return sorted(n for n in names if not n.startswith("."))
+
+    def load(self, symbol: str, start: Any = None, end: Any = None) -> pd.DataFrame:
+        return read_price_file(self.file_for(symbol), symbol, source=self.name, start=start, end=end)

@@ -1,0 +1,432 @@
+"""Cross-dataset validation: every kind of corruption is caught, named by file, line and column.
+
+Each test corrupts a temporary copy of the tiny consistent fixture set in
+``tests/data/seeds_min`` and checks that :func:`screener.validate.validate_seeds` reports the
+problem where it is (the line of the CSV file, header = 1) and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from screener.errors import Problem, ValidationError
+from screener.paths import project_root
+from screener.validate import DATASET_KINDS, ValidationReport, detect_kind, validate_seeds
+
+FIXTURE = Path(__file__).parent / "data" / "seeds_min"
+
+
+@pytest.fixture
+def seeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the fixture set (documents and snapshot manifest included).
+
+    It is also installed as the project's seeds, the reference data for files given alone.
+    """
+    target = tmp_path / "seeds"
+    shutil.copytree(FIXTURE, target)
+    monkeypatch.setenv("SEMISCREEN_SEEDS", str(target))
+    return target
+
+
+def run(seeds: Path, *paths: Path, **kwargs) -> ValidationReport:
+    kwargs.setdefault("documents_dir", seeds / "documents")
+    kwargs.setdefault("snapshot", seeds / "prices")
+    return validate_seeds(list(paths) or [seeds], **kwargs)
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture changed: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    """1-based line of the first line containing ``needle`` (header = 1)."""
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return i
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def find(report: ValidationReport, file: str, message: str) -> list[Problem]:
+    return [p for p in report.problems if Path(p.file).name == file and message in p.message]
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_fixture_set_is_valid(seeds):
+    report = run(seeds)
+    assert report.ok, str(report)
+    assert list(report.checked) == list(DATASET_KINDS)
+    for kind, info in report.checked.items():
+        data_lines = len((seeds / f"{kind}.csv").read_text(encoding="utf-8").strip().splitlines()) - 1
+        assert info["rows"] == data_lines
+    assert report.summary().startswith("OK")
+    report.raise_if_failed()  # no exception
+
+
+def test_unknown_symbol(seeds):
+    edit(seeds / "event_securities.csv", "asml-ai-stake,ASML.AS", "asml-ai-stake,ASMLX.AS")
+    report = run(seeds)
+    [p] = find(report, "event_securities.csv", "not in the universe")
+    assert (p.row, p.column, p.value) == (line_of(seeds / "event_securities.csv", "ASMLX.AS"), "symbol", "ASMLX.AS")
+
+
+def test_unknown_core_symbol_of_a_theme(seeds):
+    edit(seeds / "themes.csv", "NVDA;688981.SS", "NVDA;688982.SS")
+    [p] = find(run(seeds), "themes.csv", "not in the universe")
+    assert (p.column, p.value) == ("core_symbols", "688982.SS")
+
+
+@pytest.mark.parametrize(
+    "old,new,column,message",
+    [
+        ("ai-chip-results,2025-08-26,", "ai-chip-results,2025-02-30,", "announced_at", "not a valid calendar date"),
+        ("ai-chip-results,2025-08-26,", "ai-chip-results,26/08/2025,", "announced_at", "not a date or timestamp"),
+        ("2025-01-13T07:00:00-05:00", "2025-01-13T07:00:00", "announced_at", "without a UTC offset"),
+        (",doc_a.txt,2025-08-27,", ",doc_a.txt,2025-8-27,", "document_date", "expected YYYY-MM-DD"),
+    ],
+)
+def test_bad_dates_in_events(seeds, old, new, column, message):
+    edit(seeds / "events.csv", old, new)
+    report = run(seeds)
+    [p] = [p for p in report.problems if p.column == column]
+    assert message in p.message
+    assert p.row == line_of(seeds / "events.csv", new.strip(","))
+    assert Path(p.file).name == "events.csv"
+
+
+def test_bad_date_and_reversed_period_in_documents(seeds):
+    edit(seeds / "documents.csv", "en,2025-01-01,2025-08-31", "en,2025-13-01,2025-08-31")
+    edit(seeds / "documents.csv", "zh,2025-09-01,2025-09-30", "zh,2025-09-30,2025-09-01")
+    report = run(seeds)
+    [bad] = [p for p in report.problems if p.column == "period_start"]
+    assert bad.row == 2 and "not a valid calendar date" in bad.message
+    [rev] = find(report, "documents.csv", "before period_start")
+    assert rev.row == 3 and rev.column == "period_end"
+
+
+def test_duplicate_event_id(seeds):
+    path = seeds / "events.csv"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("asml-ai-stake,2025-09-10,unknown,day,doc_b.txt,,Same id again,ai-compute,\n")
+    report = run(seeds)
+    dups = [p for p in report.problems if p.column == "event_id" and "duplicate" in p.message]
+    assert sorted(p.row for p in dups) == [4, 5]
+    assert "also on line 5" in next(p for p in dups if p.row == 4).message
+
+
+def test_duplicate_event_security_pair(seeds):
+    with (seeds / "event_securities.csv").open("a", encoding="utf-8") as fh:
+        fh.write("us-export-rule,NVDA,peer,0,Listed twice\n")
+    report = run(seeds)
+    dups = find(report, "event_securities.csv", "duplicate (event_id, symbol)")
+    first = line_of(seeds / "event_securities.csv", "us-export-rule,NVDA")
+    assert sorted(p.row for p in dups) == [first, 8]
+    assert all(p.value == "us-export-rule/NVDA" for p in dups)
+
+
+def test_unknown_theme(seeds):
+    edit(seeds / "events.csv", "export-controls;ai-compute", "export-controls;quantum")
+    [p] = find(run(seeds), "events.csv", "unknown theme")
+    assert (p.row, p.column, p.value) == (3, "themes", "quantum")
+    assert "ai-compute" in p.message and "export-controls" in p.message  # lists the valid ones
+
+
+def test_wrong_checksum(seeds):
+    (seeds / "documents" / "doc_b.txt").write_text("tampered\n", encoding="utf-8")
+    [p] = find(run(seeds), "documents.csv", "checksum mismatch")
+    assert (p.row, p.column) == (3, "sha256")
+
+
+def test_missing_document_file_and_unlisted_document(seeds):
+    (seeds / "documents" / "doc_a.txt").unlink()
+    edit(seeds / "events.csv", ",doc_b.txt,,", ",doc_c.txt,,")
+    report = run(seeds)
+    [missing] = find(report, "documents.csv", "source document not found")
+    assert missing.row == 2
+    [unlisted] = find(report, "events.csv", "not listed in")
+    assert (unlisted.row, unlisted.value) == (4, "doc_c.txt")
+
+
+def test_documents_folder_absent_skips_checksum_with_a_note(seeds, tmp_path):
+    report = run(seeds, documents_dir=tmp_path / "nowhere")
+    assert report.ok
+    assert any("sha256 check skipped" in n for n in report.notes)
+
+
+def test_empty_file(seeds):
+    (seeds / "themes.csv").write_bytes(b"")
+    report = run(seeds)
+    [p] = find(report, "themes.csv", "file is empty")
+    assert p.row is None
+    # the datasets that refer to themes are still checked, no crash
+    assert report.checked["themes"]["rows"] == 0
+
+
+def test_latin1_bytes(seeds):
+    path = seeds / "universe.csv"
+    text = path.read_text(encoding="utf-8").replace("NVIDIA Corp.", "NVIDIA Société")
+    text = text.replace("英伟达", "").replace("寒武纪", "").replace("中芯国际", "").replace("阿斯麦尔", "")
+    text = text.replace("阿斯麦", "").replace("标普500", "").replace("科创50", "")
+    path.write_bytes(text.encode("latin-1"))
+    [p] = find(run(seeds), "universe.csv", "not UTF-8")
+    assert p.row == 2  # the NVIDIA line
+    assert "0xe9" in p.message
+
+
+def test_utf16_bytes(seeds):
+    path = seeds / "event_securities.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+    [p] = find(run(seeds), "event_securities.csv", "UTF-16")
+    assert "not UTF-8" in p.message
+
+
+def test_extra_column(seeds):
+    path = seeds / "event_securities.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line + (",weight" if i == 0 else ",1") for i, line in enumerate(lines)) + "\n",
+                    encoding="utf-8")
+    [p] = [p for p in run(seeds).problems if "unexpected column" in p.message]
+    assert (Path(p.file).name, p.row, p.column) == ("event_securities.csv", 1, "weight")
+
+
+def test_missing_column(seeds):
+    df = pd.read_csv(seeds / "universe.csv", dtype=str, keep_default_na=False)
+    df.loc[df["symbol"] == "NVDA", "segment"] = "gpu"
+    df.drop(columns="currency").to_csv(seeds / "universe.csv", index=False)
+    report = run(seeds)
+    [p] = find(report, "universe.csv", "missing column")
+    assert (p.row, p.column) == (1, "currency")
+    # the columns that are there are still checked
+    [segment] = [p for p in report.problems if p.column == "segment"]
+    assert (segment.row, segment.value) == (2, "gpu")
+
+
+def test_columns_out_of_order(seeds):
+    df = pd.read_csv(seeds / "themes.csv", dtype=str, keep_default_na=False)
+    cols = list(df.columns)
+    cols[1], cols[2] = cols[2], cols[1]
+    df[cols].to_csv(seeds / "themes.csv", index=False)
+    [p] = find(run(seeds), "themes.csv", "out of order")
+    assert p.row == 1
+
+
+def test_semicolon_delimiter(seeds):
+    df = pd.read_csv(seeds / "themes.csv", dtype=str, keep_default_na=False)
+    df.to_csv(seeds / "themes.csv", index=False, sep=";")
+    [p] = find(run(seeds), "themes.csv", "delimiter")
+    assert "';'" in p.message and p.row == 1
+
+
+def test_row_with_wrong_field_count(seeds):
+    with (seeds / "event_securities.csv").open("a", encoding="utf-8") as fh:
+        fh.write("asml-ai-stake,SOXX,peer\n")
+    [p] = find(run(seeds), "event_securities.csv", "3 fields")
+    assert p.row == 8
+
+
+def test_event_without_security(seeds):
+    edit(seeds / "event_securities.csv", "asml-ai-stake,ASML.AS,primary,0,The investor\n", "")
+    [p] = find(run(seeds), "events.csv", "has no security")
+    assert (p.row, p.value) == (4, "asml-ai-stake")
+
+
+def test_event_without_primary(seeds):
+    edit(seeds / "event_securities.csv", "asml-ai-stake,ASML.AS,primary", "asml-ai-stake,ASML.AS,peer")
+    [p] = find(run(seeds), "events.csv", "no security with role 'primary'")
+    assert (p.row, p.value) == (4, "asml-ai-stake")
+
+
+def test_benchmark_without_prices(seeds):
+    manifest_path = seeds / "prices" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    del manifest["symbols"]["000688.SS"]
+    manifest["missing"] = ["000688.SS"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    problems = find(run(seeds), "universe.csv", "no prices in the snapshot")
+    assert {p.value for p in problems} == {"000688.SS"}
+    assert sorted(p.row for p in problems) == [line_of(seeds / "universe.csv", "688256.SS,"),
+                                               line_of(seeds / "universe.csv", "688981.SS,")]
+    assert {p.column for p in problems} == {"benchmark"}
+
+
+def test_benchmark_not_in_universe(seeds):
+    edit(seeds / "universe.csv", "XAMS,EUR,NL,equipment,^STOXX50E", "XAMS,EUR,NL,equipment,^AEX")
+    report = run(seeds)
+    [p] = find(report, "universe.csv", "not itself in the universe")
+    assert (p.column, p.value) == ("benchmark", "^AEX")
+    assert find(report, "universe.csv", "no prices in the snapshot")  # and no prices either
+
+
+def test_snapshot_absent_skips_price_check_with_a_note(seeds, tmp_path):
+    report = run(seeds, snapshot=tmp_path / "no-snapshot")
+    assert report.ok
+    assert any("benchmark price check skipped" in n for n in report.notes)
+
+
+def test_announcement_past_xshg_last_session(seeds):
+    # XSHG's calendar ends on 2026-12-31. A 2027 date on a Shanghai-primary event cannot even be
+    # placed on its primary market's clock: one problem, on the event's line.
+    edit(seeds / "events.csv", "ai-chip-results,2025-08-26,after_close,day,doc_a.txt,2025-08-27",
+         "ai-chip-results,2027-01-05,after_close,day,doc_a.txt,2027-01-05")
+    report = run(seeds)
+    [p] = report.problems
+    assert (Path(p.file).name, p.row, p.column, p.value) == ("events.csv", 2, "announced_at", "2027-01-05")
+    assert "XSHG" in p.message and "2026-12-31" in p.message
+
+
+def test_timestamp_past_xshg_last_session_flags_the_shanghai_links_only(seeds):
+    # A New York-primary event in 2027: NVDA (XNYS calendar runs to 2027-12-31) has a day 0,
+    # the Shanghai-listed security linked to the same event does not.
+    edit(seeds / "events.csv", "2025-01-13T07:00:00-05:00", "2027-01-05T07:00:00-05:00")
+    report = run(seeds)
+    [p] = report.problems
+    securities = seeds / "event_securities.csv"
+    assert (Path(p.file).name, p.row, p.value) == ("event_securities.csv",
+                                                   line_of(securities, "us-export-rule,688256.SS"), "688256.SS")
+    assert "XSHG" in p.message and "2026-12-31" in p.message
+
+
+def test_exchange_without_calendar(seeds):
+    edit(seeds / "universe.csv", "ASML.AS,ASML Holding,阿斯麦,equity,XAMS", "ASML.AS,ASML Holding,阿斯麦,equity,XQQQ")
+    report = run(seeds)
+    [p] = report.problems  # once, on the universe; not again on the event linked to ASML.AS
+    assert (p.row, p.column, p.value) == (line_of(seeds / "universe.csv", "ASML.AS,"), "exchange", "XQQQ")
+    assert "no trading calendar" in p.message
+
+
+def test_byte_order_mark_is_reported_but_the_file_still_read(seeds):
+    path = seeds / "themes.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    report = run(seeds)
+    [p] = report.problems
+    assert (Path(p.file).name, p.row) == ("themes.csv", 1) and "byte-order mark" in p.message
+    assert report.checked["themes"]["rows"] == 2
+
+
+def test_timing_disagrees_with_timestamp(seeds):
+    # 07:00 New York time is before the open: 'during' is wrong and the report says what is right.
+    edit(seeds / "events.csv", "-05:00,before_open,exact", "-05:00,during,exact")
+    [p] = [p for p in run(seeds).problems if p.column == "timing"]
+    assert p.row == 3 and p.value == "during" and "'before_open'" in p.message
+
+
+def test_timestamp_after_close_is_recognised(seeds):
+    # 16:30 New York time on a session day is after the close; the matching timing passes.
+    edit(seeds / "events.csv", "2025-01-13T07:00:00-05:00,before_open", "2025-01-13T21:30:00+00:00,after_close")
+    assert run(seeds).ok
+
+
+def test_precision_must_match_announcement(seeds):
+    edit(seeds / "events.csv", "2025-08-26,after_close,day", "2025-08-26,after_close,exact")
+    [p] = find(run(seeds), "events.csv", "has no time")
+    assert (p.row, p.column) == (2, "date_precision")
+
+
+def test_controlled_vocabularies(seeds):
+    edit(seeds / "event_securities.csv", "NVDA,competitor,-1", "NVDA,rival,-2")
+    edit(seeds / "universe.csv", "equity,XNAS,USD,US,ai_accelerator", "equity,XNAS,USD,US,gpu")
+    report = run(seeds)
+    by_col = {p.column: p for p in report.problems}
+    assert "must be one of" in by_col["role"].message and by_col["role"].value == "rival"
+    assert by_col["expected_sign"].value == -2
+    assert by_col["segment"].value == "gpu"
+    assert by_col["role"].row == by_col["expected_sign"].row == 4
+
+
+def test_blank_and_unparsable_cells_are_reported_once_each(seeds):
+    edit(seeds / "event_securities.csv", "NVDA,competitor,-1", "NVDA,competitor,x")
+    edit(seeds / "event_securities.csv", "ASML.AS,primary,0", "ASML.AS,primary,")
+    edit(seeds / "events.csv", "2025-08-26,after_close,day,doc_a.txt", ",after_close,day,doc_a.txt")
+    report = run(seeds)
+    got = sorted((Path(p.file).name, p.row, p.column, p.message) for p in report.problems)
+    assert got == [
+        ("event_securities.csv", 4, "expected_sign", "not an integer"),
+        ("event_securities.csv", 7, "expected_sign", "is required but blank"),
+        ("events.csv", 2, "announced_at", "is required but blank"),
+    ]
+
+
+def test_multiline_cell_keeps_line_numbers(seeds):
+    # A quoted note spanning two lines: the rows after it are still numbered by file line.
+    edit(seeds / "events.csv", "Fixture: results filed after the Shanghai close.",
+         '"Fixture: results filed\nafter the Shanghai close."')
+    edit(seeds / "events.csv", "asml-ai-stake,2025-09-09", "asml-ai-stake,2025-09-31")
+    [p] = [p for p in run(seeds).problems if p.column == "announced_at"]
+    assert p.row == 5 == line_of(seeds / "events.csv", "2025-09-31")
+
+
+def test_all_problems_are_collected_at_once(seeds):
+    edit(seeds / "event_securities.csv", "asml-ai-stake,ASML.AS", "asml-ai-stake,NOPE")
+    edit(seeds / "events.csv", "export-controls;ai-compute", "export-controls;quantum")
+    (seeds / "documents" / "doc_a.txt").write_text("changed\n", encoding="utf-8")
+    edit(seeds / "themes.csv", "AI chip;accelerator", "AI chip;accelerator,extra")
+    report = run(seeds)
+    assert not report.ok
+    messages = " | ".join(p.message for p in report.problems)
+    for expected in ("not in the universe", "unknown theme", "checksum mismatch", "fields, the header has"):
+        assert expected in messages
+    frame = report.to_frame()
+    assert list(frame.columns) == ["file", "row", "column", "value", "message"]
+    assert len(frame) == len(report.problems)
+    with pytest.raises(ValidationError) as info:
+        report.raise_if_failed()
+    assert info.value.problems == report.problems
+
+
+def test_user_event_files_against_project_reference_data(seeds, tmp_path):
+    mine = tmp_path / "research"
+    mine.mkdir()
+    # Names that say nothing: the header tells which dataset each file is.
+    shutil.copy(seeds / "events.csv", mine / "a.csv")
+    shutil.copy(seeds / "event_securities.csv", mine / "b.csv")
+    assert detect_kind(mine / "a.csv") == "events"
+    assert detect_kind(mine / "b.csv") == "event_securities"
+    report = validate_seeds([mine / "a.csv", mine / "b.csv"], snapshot=seeds / "prices")
+    assert report.ok, str(report)
+    assert set(report.checked) == {"events", "event_securities", "universe", "themes"}
+    assert any("documents" in n for n in report.notes)
+
+    edit(mine / "b.csv", "ai-chip-results,NVDA", "ai-chip-results,XYZ")
+    [p] = validate_seeds([mine / "a.csv", mine / "b.csv"], snapshot=seeds / "prices").problems
+    assert p.file == str(mine / "b.csv") and p.value == "XYZ"
+
+
+def test_one_seed_file_is_checked_with_its_partners_in_the_same_folder(seeds):
+    edit(seeds / "event_securities.csv", "asml-ai-stake,ASML.AS,primary,0,The investor\n", "")
+    report = validate_seeds([seeds / "events.csv"], documents_dir=seeds / "documents", snapshot=seeds / "prices")
+    assert set(report.checked) == set(DATASET_KINDS)
+    [p] = report.problems
+    assert "has no security" in p.message and p.row == 4
+
+
+def test_file_of_unknown_kind(seeds, tmp_path):
+    other = tmp_path / "prices_2025.csv"
+    other.write_text("date,close\n2025-01-02,1.0\n", encoding="utf-8")
+    assert detect_kind(other) is None
+    report = run(seeds, other)
+    [p] = report.problems
+    assert "cannot tell which dataset" in p.message and p.file == str(other)
+
+
+def test_kind_from_file_name_when_header_unreadable(seeds, tmp_path):
+    broken = tmp_path / "my_event_securities.csv"
+    broken.write_bytes(b"")
+    assert detect_kind(broken) == "event_securities"
+
+
+def test_shipped_seeds_are_valid(shared_seeds_dir):
+    seeds = project_root() / "seeds"
+    needed = [seeds / f"{kind}.csv" for kind in DATASET_KINDS]
+    if not all(p.exists() for p in needed):
+        pytest.skip("the shipped seeds/*.csv are not all present yet")
+    report = validate_seeds(seeds, documents_dir=shared_seeds_dir)
+    assert report.ok, str(report)
+    assert all(info["rows"] > 0 for info in report.checked.values())
