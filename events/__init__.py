@@ -9,13 +9,22 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["EventStudy", "EventStudyResults", "load_catalog", "load_event_securities"]
+__all__ = [
+    "EventStudy",
+    "EventStudyResults",
+    "load_catalog",
+    "load_event_securities",
+    "load_documents",
+    "event_firms",
+]
 
 _LAZY = {
     "EventStudy": "events.study",
     "EventStudyResults": "events.study",
     "load_catalog": "events.catalog",
     "load_event_securities": "events.catalog",
+    "load_documents": "events.catalog",
+    "event_firms": "events.catalog",
 }
 
 

@@ -10,12 +10,23 @@ from typing import Any
 
 from screener._version import __version__
 
-__all__ = ["__version__", "load_universe", "load_themes", "screen"]
+__all__ = [
+    "__version__",
+    "load_universe",
+    "load_themes",
+    "screen",
+    "screening_metrics",
+    "composite_exposure",
+    "validate_field",
+]
 
 _LAZY = {
     "load_universe": "screener.universe",
     "load_themes": "screener.themes",
     "screen": "screener.screen",
+    "screening_metrics": "screener.metrics",
+    "composite_exposure": "screener.exposure",
+    "validate_field": "screener.fields",
 }
 
 

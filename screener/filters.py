@@ -12,7 +12,7 @@ A preset is a small TOML file that saves a screen so it can be shared::
 
     # my_screen.toml
     theme = "china-self-sufficiency"
-    where = ["vol_60d < 0.8", "coverage >= 0.9"]
+    where = ["vol_60d < 0.8", "coverage_1y >= 0.9"]
     exchange = ["XSHG", "XHKG"]
     segment = ["foundry", "equipment"]
     sort = "-composite"
