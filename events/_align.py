@@ -309,6 +309,9 @@ def place_day0(
     status[~valid_date] = INVALID_DATE
     status[(code < 0) & valid_date] = UNKNOWN_SYMBOL
     known = (code >= 0) & valid_date
+    if len(panel.symbols) == 0 or len(panel.day) == 0:
+        status[known] = NO_DATA
+        return np.zeros(n, dtype=np.int64), status
     c = np.where(known, code, 0)
     start = panel.offset[c]
     end = panel.offset[c + 1]

@@ -24,7 +24,9 @@ the whole series, the cross-correlation sums) between tests. Everything is vecto
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -179,6 +181,68 @@ def _row_medians(sorted_values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return med
 
 
+_SERIES_KINDS = ("rank", "zivney", "sign")
+_BLOCK_ROWS = 8192
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _whole_series_block(
+    est_ar: np.ndarray,
+    evt_ar: np.ndarray,
+    est_ranks_out: np.ndarray,
+    counts_out: np.ndarray,
+    event_u_out: dict[str, np.ndarray],
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Rank-test pieces of a block of pairs; writes the per-pair outputs in place.
+
+    Returns the block's number of pairs present on each day of the whole series and, for each
+    kind of Corrado-type statistic, the block's sum over pairs on each day.
+    """
+    le = est_ar.shape[1]
+    full = np.concatenate([est_ar, evt_ar], axis=1)
+    finite = np.isfinite(full)
+    counts = finite.sum(axis=1)
+    counts_out[:] = counts
+    day_counts = finite.sum(axis=0)
+    order, sorted_values, tie_rows = _sort_rows(full)
+    median = _row_medians(sorted_values, counts)
+    ranks = _ranks_from_sort(full, order, sorted_values, tie_rows)
+    del sorted_values
+    # ranks within the estimation window: count the estimation columns in sorted order
+    ordinal = np.cumsum(order < le, axis=1, dtype=np.int32)
+    est_ranks = np.empty(order.shape)
+    np.put_along_axis(est_ranks, order, ordinal, axis=1)
+    del order, ordinal
+    est_ranks = est_ranks[:, :le]
+    if tie_rows.size:
+        est_ranks[tie_rows] = _row_ranks(est_ar[tie_rows])[0]
+    est_ranks[~finite[:, :le]] = 0.0
+    est_ranks_out[:] = est_ranks
+    del est_ranks
+
+    ranks[~finite] = 0.0
+    c = counts.astype(float)
+    finite_f = finite.astype(np.float64)
+    rank_sums = ranks.sum(axis=0)
+    sums = {
+        "rank": rank_sums - ((c + 1.0) / 2.0) @ finite_f,
+        "zivney": (1.0 / (c + 1.0)) @ ranks - 0.5 * day_counts,
+    }
+    evt_ranks = ranks[:, le:]
+    evt_finite = finite[:, le:]
+    event_u_out["rank"][:] = np.where(evt_finite, evt_ranks - ((c + 1.0) / 2.0)[:, None], np.nan)
+    event_u_out["zivney"][:] = np.where(evt_finite, evt_ranks / (c + 1.0)[:, None] - 0.5, np.nan)
+    del ranks, finite_f
+    with np.errstate(invalid="ignore"):
+        above = full > median[:, None]
+        below = full < median[:, None]
+    sums["sign"] = above.sum(axis=0).astype(float) - below.sum(axis=0)
+    event_u_out["sign"][:] = np.where(
+        evt_finite, above[:, le:].astype(float) - below[:, le:], np.nan
+    )
+    return day_counts, sums
+
+
 @dataclass(frozen=True)
 class _Window:
     """The pairs entering one window's tests and their window quantities."""
@@ -290,52 +354,41 @@ class _Prepared:
     def _whole_series(self) -> dict[str, Any]:
         """One row-wise sort of every pair's whole series and what the rank tests keep of it.
 
-        For the Corrado-type statistics u (see :meth:`series`) only the event-window columns
-        (N x L) and the standard deviations are kept, and for GRANK the ranks within the
-        estimation window (derived from the same sort); the N x T intermediates are released.
+        Rows are processed in blocks, in parallel threads for large N (numpy's sorts release
+        the GIL). For the Corrado-type statistics u (see :meth:`series`) only the
+        event-window columns (N x L) and the daily cross-sectional sums are kept, and for
+        GRANK the ranks within the estimation window (from the same sort).
         """
         a = self.arrays
-        le = self.n_est_cols
-        full = np.concatenate([a.est_ar, a.evt_ar], axis=1)
-        finite = np.isfinite(full)
-        counts = finite.sum(axis=1)  # T_i (estudy2's delta_full)
-        day_counts = finite.sum(axis=0).astype(float)  # N_t
-        order, sorted_values, tie_rows = _sort_rows(full)
-        median = _row_medians(sorted_values, counts)
-        ranks = _ranks_from_sort(full, order, sorted_values, tie_rows)
-        del sorted_values
+        n, le, L = self.n_pairs, self.n_est_cols, a.evt_ar.shape[1]
+        est_ranks = np.zeros((n, le))
+        event_u = {kind: np.empty((n, L)) for kind in _SERIES_KINDS}
+        counts = np.zeros(n, dtype=np.int64)
+        blocks = [slice(i, min(i + _BLOCK_ROWS, n)) for i in range(0, n, _BLOCK_ROWS)]
 
-        # ranks within the estimation window: count the estimation columns in sorted order
-        ordinal = np.cumsum(order < le, axis=1, dtype=np.int32)
-        est_ranks = np.empty(order.shape)
-        np.put_along_axis(est_ranks, order, ordinal, axis=1)
-        del order, ordinal
-        est_ranks = est_ranks[:, :le]
-        if tie_rows.size:
-            est_ranks[tie_rows] = _row_ranks(a.est_ar[tie_rows])[0]
-        est_ranks[~finite[:, :le]] = 0.0
+        def run(rows: slice) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+            return _whole_series_block(a.est_ar[rows], a.evt_ar[rows], est_ranks[rows],
+                                       counts[rows], {k: v[rows] for k, v in event_u.items()})
 
-        t_bar = float(counts.mean()) if counts.size else float("nan")
-        n_counts = counts.astype(float)
+        if len(blocks) > 1 and _WORKERS > 1:
+            with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+                parts = list(pool.map(run, blocks))
+        else:
+            parts = [run(rows) for rows in blocks]
+        day_counts = np.sum([part[0] for part in parts], axis=0).astype(float)
+        t_bar = float(counts.mean()) if n else float("nan")
+        present = day_counts > 0
         out: dict[str, Any] = {"est_ranks_filled": est_ranks}
-        for kind in ("rank", "zivney", "sign"):
-            if kind == "rank":
-                u = ranks - ((n_counts + 1.0) / 2.0)[:, None]
-            elif kind == "zivney":
-                u = ranks / (n_counts + 1.0)[:, None] - 0.5
-            else:
-                u = np.sign(full - median[:, None])
-            sums = np.nansum(u, axis=0)
+        for kind in _SERIES_KINDS:
+            sums = np.sum([part[1][kind] for part in parts], axis=0)
             if self.compat == "estudy2":
                 # estudy2: rowMeans(x) * ncol(x), i.e. the mean over the pairs present times N
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    sums = sums / day_counts * u.shape[0]
+                    sums = sums / day_counts * n
             divisor = day_counts if kind == "rank" else np.sqrt(day_counts)
-            present = day_counts > 0
             daily = sums[present] / divisor[present]
             sd = float(np.sqrt((daily**2).sum() / t_bar)) if t_bar > 0 else float("nan")
-            out[kind] = (u[:, le:].copy(), sd)
-            del u
+            out[kind] = (event_u[kind], sd)
         return out
 
     def series(self, kind: str) -> tuple[np.ndarray, float]:
@@ -373,17 +426,21 @@ class _Prepared:
         a = self.arrays
         valid = self.est_finite & (a.est_day >= 0)
         counts = valid.sum(axis=1)
-        e = np.where(valid, a.est_ar, 0.0)
+        z = np.where(valid, a.est_ar, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = e.sum(axis=1) / counts
-            centred = np.where(valid, e - mean[:, None], 0.0)
-            norm = np.sqrt((centred**2).sum(axis=1))
-            z = centred / norm[:, None]
+            z -= (z.sum(axis=1) / counts)[:, None]
+            z[~valid] = 0.0
+            norm = np.sqrt(np.einsum("ij,ij->i", z, z))
+            z /= norm[:, None]
         usable = (counts >= 3) & (norm > 0) & np.isfinite(norm)
         z[~usable] = 0.0
-        first_day = int(a.est_day[valid].min()) if valid.any() else 0
-        index = np.where(valid, a.est_day - first_day, 0)
-        n_days = int(index.max()) + 1 if valid.any() else 1
+        if valid.any():
+            first_day = int(a.est_day[valid].min())
+            index = a.est_day - first_day
+            index[~valid] = 0
+            n_days = int(index.max()) + 1
+        else:
+            index, n_days = np.zeros(a.est_day.shape, dtype=np.int64), 1
         return z, index, usable, n_days
 
     @cached_property

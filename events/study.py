@@ -29,7 +29,7 @@ from events.arrays import EventArrays
 from events.models import MODELS, STATUS_NAMES, ModelSpec, fit_models, get_model
 from screener.errors import EstimationWarning, InputError
 
-__all__ = ["EventStudy", "EventStudyResults", "DATE_POLICIES", "OUTCOMES"]
+__all__ = ["EventStudy", "EventStudyResults", "Summary", "DATE_POLICIES", "OUTCOMES", "FLAGS"]
 
 #: How day 0 is chosen when the event date is not a session of the security.
 DATE_POLICIES: dict[str, str] = {
@@ -56,6 +56,14 @@ OUTCOMES: dict[str, str] = {
     "insufficient_estimation": "fewer valid estimation observations than min_estimation_obs",
     "constant_returns": "the security's returns are constant over the estimation window",
     "singular_design": "the regressors are collinear or constant over the estimation window",
+}
+#: Remarks in ``outcomes.flags`` (``;``-separated) on pairs that were estimated.
+FLAGS: dict[str, str] = {
+    "date_shifted": "day 0 is not the requested date (date policy)",
+    "overlapping_event": "another event window of the same security overlaps this pair's windows",
+    "halt_in_event_window": "an event-window return spans several sessions and was left out",
+    "day0_return_missing": "no return on day 0",
+    "event_window_truncated": "the event window runs past the security's first or last session",
 }
 _INCLUDED = {"ok", "date_shifted", "overlapping_event", "halt_in_event_window"}
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -300,13 +308,13 @@ class EventStudy:
         n = len(ef)
         spec = self.spec
         # ---- placement ---------------------------------------------------------------
-        all_symbols = {str(c) for c in self.returns.columns}
         ef_sym = ef["symbol"].to_numpy(dtype=object)
-        needed = sorted({s for s in ef_sym if s in all_symbols})
-        returns = self.returns
-        needed_set = set(needed)
-        returns = returns.loc[:, [c for c in returns.columns if str(c) in needed_set]]
-        returns.columns = [str(c) for c in returns.columns]
+        str_cols = pd.Index([str(c) for c in self.returns.columns], dtype=object)
+        needed_set = set(pd.unique(ef_sym)) & set(str_cols)
+        keep_cols = np.flatnonzero(str_cols.isin(needed_set))
+        returns = self.returns.iloc[:, keep_cols]
+        returns.columns = list(str_cols[keep_cols])
+        needed = list(returns.columns)
         panel = _align.build_panel(
             returns, needed, spec.regressors, market=self.market, benchmarks=self.benchmarks,
             factors=self.factors, sessions=self.sessions, spans=self.spans,
@@ -319,13 +327,14 @@ class EventStudy:
         if valid_date.any():
             req_days[valid_date] = _align.to_days(pd.DatetimeIndex(req[valid_date]))
         p0, placed = _align.place_day0(panel, code, req_days, valid_date, self.date_policy, self.max_date_shift_days)
-        outcome = np.array([_align.PLACEMENT_NAMES[c] for c in placed], dtype=object)
+        outcome = np.array(_align.PLACEMENT_NAMES, dtype=object)[placed]
         outcome[ef["_duplicate"].to_numpy()] = "duplicate"
         nob = (code >= 0) & ~panel.has_benchmark[np.maximum(code, 0)] if len(panel.symbols) else np.zeros(n, bool)
         outcome[np.isin(outcome, ["ok", "date_shifted"]) & nob] = "no_benchmark"
         shifted = outcome == "date_shifted"
         cand = np.flatnonzero(np.isin(outcome, ["ok", "date_shifted"]))
-        used_day = np.where(np.isin(outcome, ["ok", "date_shifted"]), panel.day[np.clip(p0, 0, max(len(panel.day) - 1, 0))] if len(panel.day) else -1, -1)
+        day_at_p0 = panel.day[np.clip(p0, 0, len(panel.day) - 1)] if len(panel.day) else np.full(n, -1)
+        used_day = np.where(np.isin(outcome, ["ok", "date_shifted"]), day_at_p0, -1)
 
         rel_est = np.arange(self.estimation[0], self.estimation[1] + 1)
         rel_evt = np.arange(self.event_window[0], self.event_window[1] + 1)
@@ -348,6 +357,7 @@ class EventStudy:
         overlap_flag = np.zeros(n, dtype=bool)
         halt_flag = np.zeros(n, dtype=bool)
         day0_missing = np.zeros(n, dtype=bool)
+        truncated = np.zeros(n, dtype=bool)
         kx = len(spec.regressors)
         nc = len(cand)
         buf = {
@@ -385,6 +395,7 @@ class EventStudy:
             y_v = y_p[idx_v]
             X_e = X_p[idx_e]
             X_v = X_p[idx_v]
+            truncated[rows] = (idx_v == len(panel.day)).any(axis=1)
             g_e = bits_p[idx_e]
             g_v = bits_p[idx_v]
             nonfinite = ((g_e & 4) != 0).any(axis=1) | ((g_v & 4) != 0).any(axis=1)
@@ -446,10 +457,11 @@ class EventStudy:
         inc = np.isin(outcome, ["ok", "date_shifted"])
         outcome[inc & overlap_flag] = "overlapping_event"
         outcome[inc & ~overlap_flag & halt_flag] = "halt_in_event_window"
-        flag_names = ("date_shifted", "overlapping_event", "halt_in_event_window", "day0_return_missing")
+        flag_names = ("date_shifted", "overlapping_event", "halt_in_event_window", "day0_return_missing",
+                      "event_window_truncated")
         bits = (shifted.astype(np.int64) | overlap_flag.astype(np.int64) << 1 | halt_flag.astype(np.int64) << 2
-                | (day0_missing & inc).astype(np.int64) << 3)
-        labels = np.array([";".join(f for j, f in enumerate(flag_names) if b >> j & 1) for b in range(16)],
+                | (day0_missing & inc).astype(np.int64) << 3 | (truncated & inc).astype(np.int64) << 4)
+        labels = np.array([";".join(f for j, f in enumerate(flag_names) if b >> j & 1) for b in range(32)],
                           dtype=object)
         flags = labels[bits]
         out = ef.drop(columns=["_duplicate"]).rename(columns={"event_date": "requested_date"})

@@ -76,6 +76,7 @@ SUFFIX_TO_MIC: dict[str, str] = {
     ".KS": "XKRX",
     ".T": "XTKS",
     ".AS": "XAMS",
+    ".DE": "XETR",
 }
 
 #: Symbols whose exchange the suffix does not tell (indices), → MIC of the calendar they follow.

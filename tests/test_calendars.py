@@ -42,6 +42,7 @@ T = pd.Timestamp
         ("8035.T", "XTKS", "XTKS"),
         ("^N225", "XTKS", "XTKS"),
         ("ASML.AS", "XAMS", "XAMS"),
+        ("IFX.DE", "XETR", "XETR"),
         ("^STOXX50E", "XETR", "XETR"),
     ],
 )
@@ -61,7 +62,7 @@ def test_unknown_suffix_lists_the_known_ones():
         cal.listing_mic("FOO.QQ")
     msg = str(err.value)
     assert "'.QQ'" in msg and "FOO.QQ" in msg
-    for suffix in (".SS", ".SZ", ".HK", ".TW", ".KS", ".T", ".AS"):
+    for suffix in (".SS", ".SZ", ".HK", ".TW", ".KS", ".T", ".AS", ".DE"):
         assert f"'{suffix}'" in msg
 
 

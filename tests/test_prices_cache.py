@@ -151,3 +151,25 @@ def test_fetch_fills_many_symbols_and_keeps_fallback_flag(tmp_path):
         assert records["TEST"]["rows"] == 9 and records["CLOSEONLY.T"]["rows"] == 5
         frame = CachedSource(LocalDirectorySource(DATA), tmp_path, offline=True).load("CLOSEONLY.T")
     assert frame.attrs["adj_close_fallback"] is True
+
+
+def test_fetch_stores_what_it_got_and_names_what_it_did_not(tmp_path):
+    cache = CachedSource(LocalDirectorySource(DATA), tmp_path)
+    with pytest.raises(DataUnavailableError, match="'NOPE'.*1 symbol"):
+        cache.fetch(["TEST", "NOPE"], "2025-01-01", "2025-12-31")
+    assert (tmp_path / "prices" / "TEST.parquet").is_file()
+    assert not (tmp_path / "prices" / "NOPE.parquet").exists()
+    assert set(cache.fetch(["TEST", "NOPE"], "2025-01-01", "2025-12-31", errors="skip")) == {"TEST"}
+
+
+def test_malformed_upstream_file_leaves_the_cache_untouched(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "TEST.csv").write_text((DATA / "TEST.csv").read_text())
+    cache_dir = tmp_path / "cache"
+    CachedSource(LocalDirectorySource(src), cache_dir).load("TEST", "2025-06-02", "2025-06-05")
+    before = {p.name: p.read_bytes() for p in (cache_dir / "prices").iterdir()}
+    (src / "TEST.csv").write_text((DATA / "TEST.csv").read_text() + "2025-06-16,1,1,1,n/a?,1,1\n")
+    with pytest.raises(InputError, match="line 11.*'close'"):
+        CachedSource(LocalDirectorySource(src), cache_dir).load("TEST", "2025-06-02", "2025-06-30")
+    assert {p.name: p.read_bytes() for p in (cache_dir / "prices").iterdir()} == before

@@ -226,3 +226,22 @@ def test_real_folder_loads_every_symbol(shared_prices_dir):
     fallback = {s for s, f in frames.items() if f.attrs["adj_close_fallback"]}
     assert "2330.TW" in fallback and "NVDA" not in fallback
     assert any(issubclass(w.category, DataQualityWarning) and "2330.TW" in str(w.message) for w in caught)
+
+
+def test_local_parquet_file_reads_like_the_csv(tmp_path):
+    csv_frame = LocalDirectorySource(DATA).load("TEST")
+    csv_frame.reset_index().to_parquet(tmp_path / "TEST.parquet", index=False)
+    pq_frame = LocalDirectorySource(tmp_path).load("TEST")
+    pd.testing.assert_frame_equal(pq_frame, csv_frame, check_freq=False)
+
+
+def test_careful_parser_agrees_with_the_fast_path(tmp_path):
+    from screener.prices.local import _fast_csv, read_price_file
+
+    # a date with a 00:00:00 time makes pyarrow give up; the careful pandas path must give the same frame
+    text = (DATA / "TEST.csv").read_text().splitlines()
+    (tmp_path / "TEST.csv").write_text("\n".join(text[:3] + ["2025-06-04 00:00:00" + text[3][10:]] + text[4:]) + "\n")
+    careful = read_price_file(tmp_path / "TEST.csv", "TEST")
+    fast = LocalDirectorySource(DATA).load("TEST")
+    assert _fast_csv(tmp_path / "TEST.csv") is None
+    pd.testing.assert_frame_equal(careful, fast, check_freq=False)

@@ -151,3 +151,10 @@ def test_default_downloader_passes_explicit_arguments(monkeypatch):
     assert seen["auto_adjust"] is False and seen["multi_level_index"] is True
     assert seen["group_by"] == "column" and seen["progress"] is False
     assert seen["end"] == "2025-06-10"  # yfinance's end is exclusive
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(capsys):
+    stand_in = StandIn(lambda syms: yf_frame({s: np.arange(1.0, 7.0) for s in syms}))
+    YahooSource(stand_in, batch_size=1).load_many(["A", "B", "C"])
+    YahooSource(stand_in, batch_size=1, quiet=True).load_many(["A", "B"], progress=None)
+    assert capsys.readouterr().err == ""

@@ -165,3 +165,11 @@ def test_charts_module_does_not_import_matplotlib_or_touch_pyplot():
             "print('matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_heatmap_reads_theme_id_and_names_a_missing_theme_column(data):
+    assert "theme_id" in data.exposure.columns
+    matrix = _heatmap_matrix(data.exposure, "composite", None)
+    assert sorted(matrix.columns) == sorted(data.exposure["theme_id"].unique())
+    with pytest.raises(InputError, match="'theme_id'"):
+        exposure_heatmap(data.exposure.drop(columns="theme_id"))

@@ -484,3 +484,26 @@ def test_skewness_adjusted_t_drops_missing_bhars(rng):
         st.skewness_adjusted_t(x, (0, 1)).statistic
     )
     assert st.skewness_adjusted_t(with_nan, (0, 1)).n == 50
+
+
+def test_grank_with_tied_returns_matches_the_loop(rng):
+    est = np.round(rng.standard_normal((10, 40)), 1)
+    est[rng.random(est.shape) < 0.1] = np.nan
+    evt = np.round(rng.standard_normal((10, 3)), 1)
+    arrays = make_arrays(est, evt, sigma=np.ones(10))
+    z, t = _grank_reference(arrays, (0, 2))
+    r = st.grank(arrays, (0, 2))
+    assert r.extra["z"] == pytest.approx(z, rel=1e-10)
+    assert r.statistic == pytest.approx(t, rel=1e-10)
+
+
+def test_blocked_parallel_rank_pass_matches_the_single_block(small, monkeypatch):
+    compat = dataclasses.replace(small, compat="estudy2")
+    names = ["corrado_rank", "corrado_zivney_rank", "corrado_sign", "grank"]
+    expected = [st.run_tests(a, [(0, 0), (-2, 3)], tests=names) for a in (small, compat)]
+    monkeypatch.setattr(st, "_BLOCK_ROWS", 5)
+    monkeypatch.setattr(st, "_WORKERS", 2)
+    for arrays, before in zip((small, compat), expected):
+        after = st.run_tests(arrays, [(0, 0), (-2, 3)], tests=names)
+        for a, b in zip(after, before):
+            assert a.statistic == pytest.approx(b.statistic, rel=1e-12), a.test

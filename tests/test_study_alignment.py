@@ -141,6 +141,18 @@ def test_outcome_codes_and_one_summarising_warning():
     assert "note" in res.car.columns and res.car["note"].unique().tolist() == ["1"]
 
 
+def test_event_window_past_the_last_session_is_flagged():
+    R, m = _returns()
+    last = R.index[-1]
+    res, w = _fit(R, m, _one(date=R.index[-3]))  # days +3..+5 do not exist yet
+    row = res.outcomes.iloc[0]
+    assert row["outcome"] == "ok" and row["flags"] == "event_window_truncated" and not w
+    car = res.car.set_index("window")
+    assert car.loc["(0, 5)", "n_days"] == 3
+    assert np.isnan(res.bhar.set_index("window").loc["(0, 5)", "bhar"])
+    assert res.ar["date"].max() == last
+
+
 def test_no_benchmark_per_security():
     R, m = _returns()
     M = pd.DataFrame({"IDX1": m, "IDX2": m * 0.5})
@@ -215,3 +227,13 @@ def test_bad_inputs_raise_input_error():
         EventStudy(bad.sort_index(), market=m)
     with pytest.raises(InputError, match="missing column.*event_date"):
         EventStudy(R, market=m).fit(pd.DataFrame({"event_id": ["a"], "symbol": ["AAA"]}))
+
+
+def test_nothing_estimable_gives_empty_results_not_a_crash():
+    R, m = _returns()
+    res, w = _fit(R, m, _one(symbol="NOPE"))
+    assert res.n_pairs == 0 and len(w) == 1
+    assert res.car.empty and res.params.empty and np.isnan(res.caar["caar"]).all()
+    assert "unknown_symbol" in str(res.summary())
+    empty, w = _fit(R, m, pd.DataFrame(columns=["event_id", "symbol", "event_date"]))
+    assert empty.n_pairs == 0 and empty.outcomes.empty and not w

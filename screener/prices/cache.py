@@ -246,13 +246,25 @@ class CachedSource(PriceSource):
         symbols = [check_symbol(s) for s in dict.fromkeys(symbols)]
         lo = pd.Timestamp(start).normalize() if start is not None else DEFAULT_HISTORY_START
         hi = pd.Timestamp(end).normalize() if end is not None else _today()
+        if errors not in ("raise", "skip"):
+            raise InputError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        if self.offline:
+            raise DataUnavailableError("offline: the price cache cannot be filled")
         fresh = [s for s in symbols if self.metadata(s) is None]
         out: dict[str, dict[str, Any]] = {}
         if fresh:
-            frames = self.upstream.load_many(fresh, lo, hi, progress=progress, errors=errors)
+            # every symbol that did download is stored (each file complete) before reporting the rest
+            frames = self.upstream.load_many(fresh, lo, hi, progress=progress, errors="skip")
             for s, frame in frames.items():
-                out[s] = self._store(s, frame, lo, hi)
+                if len(frame):
+                    out[s] = self._store(s, frame, lo, hi)
         for s in symbols:
             if s not in fresh:
                 out[s] = self.refresh(s, lo, hi)
+        missing = [s for s in symbols if s not in out]
+        if missing and errors == "raise":
+            raise DataUnavailableError(
+                f"{self.upstream.name}: no price data for {', '.join(repr(m) for m in missing)} "
+                f"(the other {len(out)} symbol(s) were cached)"
+            )
         return {s: out[s] for s in symbols if s in out}

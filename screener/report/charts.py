@@ -12,7 +12,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from screener.errors import InputError
-from screener.report.model import REQUIRED_COLUMNS, screen_value_column
+from screener.report.model import REQUIRED_COLUMNS, screen_value_column, theme_column
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -122,7 +122,8 @@ def caar_chart(path: "pd.DataFrame", *, title: str = "", confidence: str = "95% 
 def _heatmap_matrix(exposure: "pd.DataFrame", value: str, top_n: int | None) -> "pd.DataFrame":
     import pandas as pd
 
-    frame = exposure[["symbol", "theme", value]].copy()
+    theme = theme_column(exposure)
+    frame = exposure[["symbol", theme, value]].rename(columns={theme: "theme"})
     frame[value] = pd.to_numeric(frame[value], errors="coerce")
     frame["symbol"] = frame["symbol"].astype(str)
     frame["theme"] = frame["theme"].astype(str)
@@ -146,7 +147,7 @@ def exposure_heatmap(exposure: "pd.DataFrame", *, value: str = "composite", top_
     Parameters
     ----------
     exposure : DataFrame
-        Long form with ``symbol``, ``theme`` and ``value`` columns.
+        Long form with ``symbol``, ``theme_id`` (or ``theme``) and ``value`` columns.
     value : str
         The column shown (default ``composite``).
     top_n : int or None
@@ -163,7 +164,9 @@ def exposure_heatmap(exposure: "pd.DataFrame", *, value: str = "composite", top_
     import matplotlib
     import numpy as np
 
-    _require(exposure, ("symbol", "theme", value), "exposure heatmap")
+    _require(exposure, ("symbol", value), "exposure heatmap")
+    if theme_column(exposure) is None:
+        raise InputError("exposure heatmap: missing column 'theme_id' (or 'theme')")
     matrix = _heatmap_matrix(exposure, value, top_n)
     n_rows, n_cols = matrix.shape
     with matplotlib.rc_context(_RC):

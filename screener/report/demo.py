@@ -88,12 +88,12 @@ def demo_report(n_events: int = 3, n_securities: int = 60, *, seed: int = 0, eff
         outcomes.append({"event_id": event_id, "symbol": symbols[-1 - k], "outcome": "no_data",
                          "note": "no prices around day 0"})
     exposure = pd.DataFrame(
-        [{"symbol": s, "theme": t, "composite": float(rng.normal()), "text_relevance": float(rng.uniform()),
+        [{"symbol": s, "theme_id": t, "composite": float(rng.normal()), "text_relevance": float(rng.uniform()),
           "text_n": int(rng.integers(0, 20)), "return_beta": float(rng.normal()), "return_n": 252}
          for s in symbols for t in DEMO_THEMES])
     screens = {}
     for t in DEMO_THEMES[:2]:
-        sub = exposure[exposure["theme"] == t].sort_values("composite", ascending=False).head(20)
+        sub = exposure[exposure["theme_id"] == t].sort_values("composite", ascending=False).head(20)
         screens[t] = pd.DataFrame({"symbol": sub["symbol"].to_numpy(), "name": [names[s] for s in sub["symbol"]],
                                    "score": sub["composite"].to_numpy()})
     return ReportData(

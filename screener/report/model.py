@@ -19,8 +19,9 @@ Frames and their columns
     ``symbol``, ``name``, ``role``, ``expected_sign``, ``event_date``, ``outcome``, one CAR
     column per window (named ``car[t1,t2]``, see :func:`car_column`), ``scar``.
 ``ReportData.exposure``
-    Long form, one row per (``symbol``, ``theme``): ``composite`` and the component columns with
-    their N (whatever :func:`screener.exposure.composite_exposure` returns).
+    Long form, one row per (``symbol``, ``theme_id``): ``composite`` and the component columns
+    with their N (what :func:`screener.exposure.composite_exposure` returns; a column named
+    ``theme`` is accepted instead of ``theme_id``).
 ``ReportData.screens``
     ``theme_id`` -> one ranked frame per screen with a ``symbol`` column and a score column
     (``score``, else ``composite``, else the last numeric column; see :func:`screen_value_column`).
@@ -66,6 +67,7 @@ __all__ = [
     "screen_anchor",
     "provenance_items",
     "TIDY_TABLES",
+    "theme_column",
     "display_frame",
 ]
 
@@ -74,7 +76,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "caar_path": ("rel_day", "caar", "ci_lower", "ci_upper"),
     "tests": ("window", "test", "estimate", "statistic", "pvalue", "n"),
     "firms": ("symbol",),
-    "exposure": ("symbol", "theme", "composite"),
+    "exposure": ("symbol", "composite"),  # plus a theme column: ``theme_id`` (or ``theme``)
     "screen": ("symbol",),
 }
 
@@ -201,6 +203,14 @@ def screen_value_column(frame: pd.DataFrame) -> str:
     return str(numeric[-1])
 
 
+def theme_column(frame: pd.DataFrame) -> str | None:
+    """The exposure frame's theme column: ``theme_id``, else ``theme``, else ``None``."""
+    for name in ("theme_id", "theme"):
+        if name in frame.columns:
+            return name
+    return None
+
+
 def _check_columns(frame: Any, kind: str, where: str, problems: list[Problem]) -> None:
     if not isinstance(frame, pd.DataFrame):
         problems.append(Problem(where, None, None, type(frame).__name__, "expected a pandas DataFrame"))
@@ -208,6 +218,8 @@ def _check_columns(frame: Any, kind: str, where: str, problems: list[Problem]) -
     for col in REQUIRED_COLUMNS[kind]:
         if col not in frame.columns:
             problems.append(Problem(where, None, col, None, f"required column {col!r} is missing"))
+    if kind == "exposure" and theme_column(frame) is None:
+        problems.append(Problem(where, None, "theme_id", None, "required column 'theme_id' (or 'theme') is missing"))
 
 
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
@@ -303,7 +315,7 @@ class ReportData:
     events : list of EventSection
         One section per event, in display order.
     exposure : DataFrame
-        Long form (``symbol, theme, composite`` + components and their N).
+        Long form (``symbol, theme_id, composite`` + components and their N).
     screens : dict of str to DataFrame
         Theme id -> ranked screen (``symbol`` + a score column, see :func:`screen_value_column`).
     outcomes : DataFrame
