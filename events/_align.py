@@ -1,11 +1,12 @@
 """Alignment of event windows in each security's own trading sessions (private).
 
 All securities' sessions are stacked into one long array, sorted by (security, date); security
-``s`` occupies positions ``offset[s]:offset[s+1]``. A session's relative day is its position
-minus the position of day 0, so every event window of every pair is a block of positions
-``p0 + rel`` obtained by index arithmetic (``searchsorted`` on a composite key, then fancy
-indexing), never by a Python loop over event-firm pairs. The only loop is over securities,
-while the panel is built.
+``s`` occupies positions ``start[s]:end[s]``, with ``pad`` missing entries on each side so that
+a window never reaches into another security. A session's relative day is its position minus
+the position of day 0, so every window of every pair is the contiguous block of positions
+``p0 + rel``: found by index arithmetic (``searchsorted`` on a composite key) and read as rows
+of a sliding-window view, never by a Python loop over event-firm pairs. The only loop is over
+securities with their own sessions, while the panel is built.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 
 from screener.errors import InputError
 
-__all__ = ["Panel", "build_panel", "place_day0", "gather_positions", "to_days"]
+__all__ = ["Panel", "build_panel", "place_day0", "window_view", "to_days"]
 
 _EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -42,25 +43,29 @@ class Panel:
     Attributes
     ----------
     symbols : list of str
-    offset : ndarray (S + 1,)
-        Segment bounds of each security in the stacked arrays.
+    start, end : ndarray (S,)
+        Each security's sessions are positions ``start[s]:end[s]`` of the stacked arrays.
+    pad : int
+        Missing entries on each side of every security (``day`` -1, ``y`` and ``X`` NaN).
     day : ndarray (T,)
-        Session date (days since epoch) of each position.
+        Session date (days since epoch) of each position, -1 on padding.
     key : ndarray (T,)
         Sorted composite key ``code * stride + day - day_base``.
     y : ndarray (T,)
         The security's return on the session (``NaN`` where missing, inf kept as is).
     span : ndarray (T,)
         Number of the security's sessions the return covers (``NaN`` where no return).
-    X : ndarray (T, kx)
-        Model regressors on the session (market, its lags/leads, factors).
+    X : ndarray (kx, T)
+        Model regressors on the session (market, its lags/leads, factors), one row each.
     market_ok : ndarray of bool (T,)
         Whether the (first) market column is known on the session.
     has_benchmark : ndarray of bool (S,)
     """
 
     symbols: list[str]
-    offset: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    pad: int
     day: np.ndarray
     key: np.ndarray
     y: np.ndarray
@@ -132,6 +137,7 @@ def build_panel(
     sessions: dict[str, pd.DatetimeIndex] | None,
     spans: pd.DataFrame | None,
     trade_to_trade: bool,
+    pad: int = 0,
 ) -> Panel:
     """Stack the sessions of ``symbols`` (columns of ``returns``) with their regressors.
 
@@ -183,16 +189,37 @@ def build_panel(
                       np.zeros((0, kx)), np.zeros(0, bool), np.zeros(0, bool)))
     syms = [s for p in parts for s in p[0]]
     lengths = np.concatenate([p[1] for p in parts])
-    day = np.concatenate([p[2] for p in parts])
-    offset = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    day_base = int(day.min()) - 1 if len(day) else 0
-    stride = int(day.max()) - day_base + 40_000 if len(day) else 1
-    code = np.repeat(np.arange(len(syms), dtype=np.int64), lengths)
-    key = code * stride + (day - day_base)
+    S = len(syms)
+    n_real = int(lengths.sum())
+    code_real = np.repeat(np.arange(S, dtype=np.int64), lengths)
+    # padded layout: security s starts at its real offset + pad * (2 s + 1)
+    real_off = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if S else np.zeros(0, np.int64)
+    start = real_off + pad * (2 * np.arange(S, dtype=np.int64) + 1)
+    end = start + lengths
+    T = n_real + 2 * pad * S
+    dest = np.arange(n_real, dtype=np.int64) + pad * (2 * code_real + 1)
+
+    def padded(values: np.ndarray, fill) -> np.ndarray:
+        out = np.full((T,) + values.shape[1:], fill, dtype=values.dtype)
+        out[dest] = values
+        return out
+
+    day_real = np.concatenate([p[2] for p in parts])
+    day = padded(day_real, -1)
+    day_base = int(day_real.min()) - 1 if n_real else 0
+    stride = int(day_real.max()) - day_base + 40_000 if n_real else 1
+    code = np.repeat(np.arange(S, dtype=np.int64), lengths + 2 * pad)
+    key = code * stride  # padding before a security sorts first ...
+    key[dest] += day_real - day_base
+    post = np.arange(T, dtype=np.int64) >= end[code] if S else np.zeros(0, bool)
+    key[post] += stride - 1  # ... and padding after it last
+    X_real = np.concatenate([p[5] for p in parts])
     return Panel(
-        symbols=syms, offset=offset, day=day, key=key,
-        y=np.concatenate([p[3] for p in parts]), span=np.concatenate([p[4] for p in parts]),
-        X=np.concatenate([p[5] for p in parts]), market_ok=np.concatenate([p[6] for p in parts]),
+        symbols=syms, start=start, end=end, pad=pad, day=day, key=key,
+        y=padded(np.concatenate([p[3] for p in parts]), np.nan),
+        span=padded(np.concatenate([p[4] for p in parts]), np.nan),
+        X=np.ascontiguousarray(padded(X_real, np.nan).T),
+        market_ok=padded(np.concatenate([p[6] for p in parts]), False),
         has_benchmark=np.concatenate([p[7] for p in parts]), day_base=day_base, stride=stride,
     )
 
@@ -313,8 +340,8 @@ def place_day0(
         status[known] = NO_DATA
         return np.zeros(n, dtype=np.int64), status
     c = np.where(known, code, 0)
-    start = panel.offset[c]
-    end = panel.offset[c + 1]
+    start = panel.start[c]
+    end = panel.end[c]
     q = c * panel.stride + np.clip(day - panel.day_base, 0, panel.stride - 1)
     pos = np.searchsorted(panel.key, q, side="left")
     has = pos < end
@@ -346,34 +373,7 @@ def place_day0(
     return p0.astype(np.int64), status
 
 
-def gather_positions(panel: Panel, code: np.ndarray, p0: np.ndarray, rel: np.ndarray) -> np.ndarray:
-    """Positions ``p0 + rel`` of each pair; positions outside the security's segment are
-    replaced by the sentinel ``len(panel.day)`` (arrays padded with one missing element)."""
-    idx = p0[:, None] + rel[None, :]
-    start = panel.offset[code][:, None]
-    end = panel.offset[code + 1][:, None]
-    return np.where((idx >= start) & (idx < end), idx, len(panel.day))
-
-
-def check_wide(frame: pd.DataFrame, what: str) -> pd.DataFrame:
-    """Validate a wide (dates x columns) frame of numbers; return it sorted by date."""
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"{what} must be a pandas DataFrame (dates x symbols), got {type(frame).__name__}")
-    if not isinstance(frame.index, pd.DatetimeIndex):
-        raise InputError(f"{what} must have a DatetimeIndex of session dates, got {type(frame.index).__name__}")
-    if frame.index.tz is not None:
-        raise InputError(f"{what} has a time-zone-aware index ({frame.index.tz}); use tz-naive session dates")
-    if frame.index.hasnans:
-        raise InputError(f"{what} has a missing (NaT) date in its index")
-    dup = frame.index[frame.index.duplicated()]
-    if len(dup):
-        raise InputError(f"{what} has duplicated date {dup[0].date()} in its index")
-    dupc = frame.columns[frame.columns.duplicated()]
-    if len(dupc):
-        raise InputError(f"{what} has duplicated column {dupc[0]!r}")
-    for c in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[c]):
-            raise InputError(f"{what} column {c!r} is not numeric (dtype {frame[c].dtype})")
-    if not frame.index.is_monotonic_increasing:
-        frame = frame.sort_index()
-    return frame
+def window_view(values: np.ndarray, length: int) -> np.ndarray:
+    """Sliding windows of ``length`` along the last axis (a view): row ``p`` holds positions
+    ``p .. p + length - 1``, so ``window_view(a, L)[p0 + rel[0]]`` is every pair's window."""
+    return np.lib.stride_tricks.sliding_window_view(values, length, axis=-1)

@@ -13,9 +13,9 @@ V_i the forecast-error covariance of the event-window ARs (``arrays.evt_cov``), 
 ``1' V_i 1`` over the window is the variance of CAR_i; SCAR_i = CAR_i / sqrt(1' V_i 1) the
 standardized CAR (on one day, the standardized abnormal return SAR_it).
 
-``arrays.compat == "estudy2"`` switches to the conventions of the R package estudy2 (Rudnytskyi,
-version 0.10.0) where they differ from the textbook; every difference is named in the docstring of the
-test concerned and in ``docs/methodology.md``.
+``arrays.compat == "estudy2"`` switches to the conventions of the R package estudy2
+(Rudnytskyi, version 0.10.0) where they differ from the textbook; every difference is named in
+the docstring of the test concerned and in ``docs/methodology.md``.
 
 Use :func:`run_tests` for all tests on several windows: it shares the expensive pieces (ranks of
 the whole series, the cross-correlation sums) between tests. Everything is vectorized over pairs
@@ -158,7 +158,8 @@ def _ranks_from_sort(
     )
     if tie_rows.size:
         tied = np.empty((tie_rows.size, n_cols))
-        np.put_along_axis(tied, order[tie_rows], _tied_ranks_sorted(sorted_values[tie_rows]), axis=1)
+        averaged = _tied_ranks_sorted(sorted_values[tie_rows])
+        np.put_along_axis(tied, order[tie_rows], averaged, axis=1)
         ranks[tie_rows] = tied
     ranks[~np.isfinite(values)] = np.nan
     return ranks
@@ -937,10 +938,12 @@ def _generalized_sign(p: _Prepared, window: tuple[int, int]) -> TestResult:
 
 def _standardized_series_test(p: _Prepared, w: _Window, kind: str, test: str) -> TestResult:
     """Shared machinery of the Corrado-type tests (see :meth:`_Prepared.series`)."""
+    n = w.n
+    if n == 0:
+        return _result(test, w, _caar(w), np.nan, extra=p.base_extra(w))
     u, sd = p.series(kind)
     extra = p.base_extra(w) | {"sd": sd}
-    n = w.n
-    if n == 0 or not sd > 0:
+    if not sd > 0:
         return _result(test, w, _caar(w), np.nan, extra=extra)
     window_sums = u[w.rows, w.columns].sum(axis=0)
     if p.compat == "estudy2":
@@ -1326,7 +1329,11 @@ def run_tests(
     if tests is None:
         names = available_tests()
     elif isinstance(tests, str):
-        groups = {"parametric": PARAMETRIC, "nonparametric": NONPARAMETRIC, "all": available_tests()}
+        groups = {
+            "parametric": PARAMETRIC,
+            "nonparametric": NONPARAMETRIC,
+            "all": available_tests(),
+        }
         names = list(groups.get(tests, [tests]))
     else:
         names = list(tests)
@@ -1341,7 +1348,9 @@ def run_tests(
         try:
             t1, t2 = (int(v) for v in window)
         except (TypeError, ValueError):
-            raise InputError(f"a test window must be a pair of relative days (t1, t2), got {window!r}") from None
+            raise InputError(
+                f"a test window must be a pair of relative days (t1, t2), got {window!r}"
+            ) from None
         if t1 > t2:
             raise InputError(f"test window {(t1, t2)} starts after it ends")
         checked.append((t1, t2))

@@ -507,3 +507,21 @@ def test_blocked_parallel_rank_pass_matches_the_single_block(small, monkeypatch)
         after = st.run_tests(arrays, [(0, 0), (-2, 3)], tests=names)
         for a, b in zip(after, before):
             assert a.statistic == pytest.approx(b.statistic, rel=1e-12), a.test
+
+
+def test_no_usable_pair_gives_nan_results_with_n_zero(small):
+    gone = small.evt_ar.copy()
+    gone[:, 3] = np.nan  # relative day 0 missing for everyone
+    results = st.run_tests(dataclasses.replace(small, evt_ar=gone), [(0, 0), (1, 1)])
+    for r in results:
+        if r.window == (0, 0):
+            assert r.n == 0 and np.isnan(r.statistic) and np.isnan(r.pvalue), r.test
+        else:
+            assert r.n == 12 and np.isfinite(r.statistic), r.test
+
+
+def test_empty_arrays_give_nan_results(small):
+    empty = make_arrays(np.empty((0, 60)), np.empty((0, 7)), rel_days=np.arange(-3, 4))
+    results = st.run_tests(empty, [(0, 0)])
+    assert len(results) == len(st.available_tests())
+    assert all(r.n == 0 and np.isnan(r.statistic) for r in results)

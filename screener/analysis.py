@@ -1,0 +1,740 @@
+"""The analysis pipeline: one object per data source and parameter set, computed lazily.
+
+:class:`Analysis` ties the pieces together in the order of ``docs/architecture.md``::
+
+    seed datasets -> price frames (universe + benchmarks) -> returns on each exchange's calendar
+      -> event-firm table (day 0 per security) -> event study of every catalog event
+      -> screening metrics -> text / event / return exposure -> composite exposure
+
+Every stage is a cached property, computed on first access and reused afterwards, so a
+notebook, the CLI and the report builder share one set of numbers. Nothing is fatal about a
+symbol the price source lacks: it is listed in :attr:`Analysis.unavailable_symbols`, its
+event-firm pairs get the outcome ``no_data`` and its metrics are ``NaN``.
+
+>>> from screener.analysis import Analysis
+>>> a = Analysis()                              # doctest: +SKIP  (bundled snapshot)
+>>> a.results.caar                              # doctest: +SKIP  every seed event
+>>> a.exposure.query("theme_id == 'ai-compute'")  # doctest: +SKIP
+>>> a.provenance                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from screener.errors import InputError, SemiscreenWarning
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from events.study import EventStudy, EventStudyResults
+    from screener.prices import PriceSource, ReturnsPanel
+
+__all__ = ["Analysis", "AnalysisParameters", "DEFAULT_WINDOWS", "STAGES", "parse_window"]
+
+#: Default CAR windows (relative sessions, inclusive).
+DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (-1, 1), (0, 5))
+
+#: Stages :meth:`Analysis.compute` runs, in order (each is a cached attribute).
+STAGES: tuple[str, ...] = (
+    "seeds", "prices", "returns", "event_firms", "results", "metrics",
+    "text_exposure", "event_exposure", "return_exposure", "exposure",
+)
+
+#: Model names accepted with a hyphen, as the CLI spells them.
+_MODEL_ALIASES = {"market-adjusted": "market_adjusted", "constant-mean": "constant_mean",
+                  "scholes-williams": "scholes_williams"}
+
+
+def parse_window(text: str | Sequence[int], option: str = "window") -> tuple[int, int]:
+    """Read a window such as ``"-1,1"``, ``"(-1, 1)"`` or ``[-1, 1]`` into ``(t1, t2)``.
+
+    Raises
+    ------
+    InputError
+        Not two integers, or the first after the second.
+    """
+    if isinstance(text, str):
+        parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
+    else:
+        parts = list(text)
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        t1, t2 = (int(str(p).strip()) for p in parts)
+    except ValueError:
+        raise InputError(f"{option} {text!r}: expected two integers 'FIRST,LAST', e.g. -1,1") from None
+    if t1 > t2:
+        raise InputError(f"{option} {text!r}: the first day {t1} is after the last day {t2}")
+    return t1, t2
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class AnalysisParameters:
+    """The parameters of an :class:`Analysis` (recorded in the provenance).
+
+    Attributes
+    ----------
+    model : str
+        Expected-return model, one of ``events.models.MODELS`` (``market`` by default).
+    estimation : (int, int)
+        Estimation window in the security's own sessions relative to day 0.
+    windows : tuple of (int, int)
+        CAR windows.
+    event_window : (int, int)
+        Days kept around day 0 (CAAR paths, charts).
+    date_policy : str
+        How day 0 is moved to a session (see ``events.study.DATE_POLICIES``).
+    min_estimation_obs : int
+        Pairs with fewer valid estimation returns are not estimated.
+    exposure_window : (int, int)
+        The window whose standardised CARs feed the event-response exposure.
+    weights : dict
+        Weights of the composite exposure (text, event, return).
+    text_unit : str
+        ``sentence`` or ``paragraph``: the unit of a co-mention.
+    as_of : str or None
+        Date of the screening metrics and return exposure (default: the last price date).
+    """
+
+    model: str = "market"
+    estimation: tuple[int, int] = (-250, -11)
+    windows: tuple[tuple[int, int], ...] = DEFAULT_WINDOWS
+    event_window: tuple[int, int] = (-10, 10)
+    date_policy: str = "next"
+    min_estimation_obs: int = 120
+    exposure_window: tuple[int, int] = (-1, 1)
+    weights: dict[str, float] = field(default_factory=dict)
+    text_unit: str = "sentence"
+    as_of: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["estimation"] = list(self.estimation)
+        d["windows"] = [list(w) for w in self.windows]
+        d["event_window"] = list(self.event_window)
+        d["exposure_window"] = list(self.exposure_window)
+        return d
+
+
+def _default_event_window(estimation: tuple[int, int], windows: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    lo = min(w[0] for w in windows)
+    hi = max(w[1] for w in windows)
+    start = min(lo, max(-10, estimation[1] + 1))
+    return start, max(hi, 10)
+
+
+class Analysis:
+    """Everything semiscreen computes from one price source and one set of parameters.
+
+    Parameters
+    ----------
+    source : PriceSource, path or None
+        Where prices come from: a :class:`~screener.prices.PriceSource`, a folder of per-symbol
+        CSV/Parquet files, or ``None`` for the bundled snapshot (``seeds/prices``).
+    model : str
+        Expected-return model (``market``, ``market_adjusted``, ``constant_mean``,
+        ``scholes_williams``, ``dimson``; hyphens are accepted).
+    estimation : (int, int)
+        Estimation window, default ``(-250, -11)``.
+    windows : sequence of (int, int)
+        CAR windows, default ``(0, 0), (-1, 1), (0, 5)``.
+    event_window : (int, int), optional
+        Days kept around day 0; default covers the windows and at least -10..10 (starting
+        after the estimation window).
+    date_policy : str
+        ``next`` (default), ``previous``, ``exact`` or ``skip``.
+    min_estimation_obs : int
+        Minimum valid estimation returns (default 120).
+    exposure_window : (int, int), optional
+        Window of the standardised CARs behind the event-response exposure; default
+        ``(-1, 1)`` when it is one of ``windows``, else the first window.
+    weights : mapping, optional
+        Composite weights (default :data:`screener.exposure.DEFAULT_WEIGHTS`).
+    text_unit : {"sentence", "paragraph"}
+        Unit of a co-mention in the text relevance.
+    as_of : date-like, optional
+        Date of the screening metrics and return exposure (default: the last price date).
+    events_file, securities_file, universe_file, themes_file : path, optional
+        Datasets to use instead of the project's ``seeds/`` files.
+    documents_dir : path, optional
+        Folder of the source documents (default ``$SEMISCREEN_DOCUMENTS`` or ``../shared/seeds``).
+        Without it the text component is left out (noted in :attr:`notes`).
+
+    Attributes
+    ----------
+    params : AnalysisParameters
+    notes : list of str
+        What the reader should know: symbols without prices, data-quality warnings, pairs
+        that could not be estimated, components that could not be computed.
+
+    Raises
+    ------
+    InputError
+        Invalid parameters (checked before any data is read).
+    """
+
+    def __init__(
+        self,
+        source: "PriceSource | str | os.PathLike[str] | None" = None,
+        *,
+        model: str = "market",
+        estimation: Sequence[int] | str = (-250, -11),
+        windows: Iterable[Sequence[int] | str] | None = None,
+        event_window: Sequence[int] | str | None = None,
+        date_policy: str = "next",
+        min_estimation_obs: int = 120,
+        exposure_window: Sequence[int] | str | None = None,
+        weights: Mapping[str, float] | None = None,
+        text_unit: str = "sentence",
+        as_of: Any = None,
+        events_file: str | os.PathLike[str] | None = None,
+        securities_file: str | os.PathLike[str] | None = None,
+        universe_file: str | os.PathLike[str] | None = None,
+        themes_file: str | os.PathLike[str] | None = None,
+        documents_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        from events.models import MODELS
+
+        model = _MODEL_ALIASES.get(model, model)
+        if model not in MODELS or model == "factor":
+            valid = ", ".join(m for m in MODELS if m != "factor")
+            raise InputError(f"model {model!r} is not available here; valid: {valid}")
+        est = parse_window(estimation, "estimation")
+        wins = tuple(parse_window(w) for w in (windows if windows is not None else DEFAULT_WINDOWS))
+        if not wins:
+            raise InputError("give at least one window")
+        wins = tuple(dict.fromkeys(wins))
+        evw = parse_window(event_window, "event_window") if event_window is not None else _default_event_window(est, wins)
+        if exposure_window is None:
+            xw = (-1, 1) if (-1, 1) in wins else wins[0]
+        else:
+            xw = parse_window(exposure_window, "exposure_window")
+            if xw not in wins:
+                raise InputError(f"exposure_window {xw} is not one of the windows {list(wins)}")
+        if text_unit not in ("sentence", "paragraph"):
+            raise InputError(f"text_unit must be 'sentence' or 'paragraph', not {text_unit!r}")
+        if as_of is not None:
+            import pandas as pd
+
+            try:
+                as_of = str(pd.Timestamp(as_of).date())
+            except (TypeError, ValueError):
+                raise InputError(f"as_of is not a date: {as_of!r}") from None
+        from screener.exposure import DEFAULT_WEIGHTS
+
+        self.params = AnalysisParameters(
+            model=model, estimation=est, windows=wins, event_window=evw, date_policy=date_policy,
+            min_estimation_obs=int(min_estimation_obs), exposure_window=xw,
+            weights=dict(weights) if weights is not None else dict(DEFAULT_WEIGHTS),
+            text_unit=text_unit, as_of=as_of,
+        )
+        self._source_arg = source
+        self._files = {
+            "events": events_file, "event_securities": securities_file,
+            "universe": universe_file, "themes": themes_file,
+        }
+        self._documents_dir = documents_dir
+        self.notes: list[str] = []
+        # Check the study's parameters now, on an empty frame, so a bad option fails fast.
+        self._make_study(_empty_returns(), check_only=True)
+
+    def __repr__(self) -> str:
+        p = self.params
+        return (f"Analysis(source={self.source_name!r}, model={p.model!r}, estimation={p.estimation}, "
+                f"windows={list(p.windows)})")
+
+    # ------------------------------------------------------------------ notes and warnings
+    def _note(self, message: str) -> None:
+        if message not in self.notes:
+            self.notes.append(message)
+
+    def _collect(self, caught: list[warnings.WarningMessage]) -> None:
+        for w in caught:
+            if issubclass(w.category, SemiscreenWarning):
+                self._note(str(w.message))
+            else:  # not ours: pass it on
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+    # ------------------------------------------------------------------ seed datasets
+    def _path(self, name: str, filename: str) -> Path:
+        given = self._files.get(name)
+        if given is not None:
+            return Path(given)
+        from screener.paths import seeds_dir
+
+        return seeds_dir() / filename
+
+    @cached_property
+    def seed_paths(self) -> dict[str, Path]:
+        """The dataset files in use, by dataset name."""
+        return {
+            "events": self._path("events", "events.csv"),
+            "event_securities": self._path("event_securities", "event_securities.csv"),
+            "universe": self._path("universe", "universe.csv"),
+            "themes": self._path("themes", "themes.csv"),
+        }
+
+    @cached_property
+    def universe(self) -> "pd.DataFrame":
+        """The universe (``universe.csv``), validated."""
+        from screener.universe import load_universe
+
+        return load_universe(self.seed_paths["universe"])
+
+    @cached_property
+    def themes(self) -> "pd.DataFrame":
+        """The themes (``themes.csv``), validated."""
+        from screener.themes import load_themes
+
+        return load_themes(self.seed_paths["themes"])
+
+    @cached_property
+    def catalog(self) -> "pd.DataFrame":
+        """The event catalog (``events.csv``), validated."""
+        from events.catalog import load_catalog
+
+        return load_catalog(self.seed_paths["events"])
+
+    @cached_property
+    def event_securities(self) -> "pd.DataFrame":
+        """The event-security links (``event_securities.csv``), validated."""
+        from events.catalog import load_event_securities
+
+        return load_event_securities(self.seed_paths["event_securities"])
+
+    @property
+    def seeds(self) -> dict[str, "pd.DataFrame"]:
+        """The four datasets, loaded (``events``, ``event_securities``, ``universe``, ``themes``)."""
+        return {"events": self.catalog, "event_securities": self.event_securities,
+                "universe": self.universe, "themes": self.themes}
+
+    @cached_property
+    def documents_dir(self) -> Path | None:
+        """The folder of the source documents, or ``None`` when it cannot be found."""
+        if self._documents_dir is not None:
+            path = Path(self._documents_dir)
+        else:
+            from screener.validate import default_documents_dir
+
+            path = default_documents_dir()
+        return path if path.is_dir() else None
+
+    @cached_property
+    def documents(self) -> dict[str, str]:
+        """Source documents' text by file name (those listed in ``documents.csv`` when present)."""
+        folder = self.documents_dir
+        if folder is None:
+            self._note("source documents not found (set SEMISCREEN_DOCUMENTS): text relevance left out")
+            return {}
+        names: list[str] | None = None
+        listing = self.seed_paths["events"].parent / "documents.csv"
+        if listing.is_file():
+            from events.catalog import load_documents
+
+            names = list(load_documents(listing)["document"])
+        paths = [folder / n for n in names] if names is not None else sorted(folder.glob("*.txt"))
+        texts: dict[str, str] = {}
+        for p in paths:
+            if not p.is_file():
+                self._note(f"source document {p.name} not found in {folder}: left out of the text relevance")
+                continue
+            texts[p.name] = p.read_text(encoding="utf-8")
+        return texts
+
+    # ------------------------------------------------------------------ prices
+    @cached_property
+    def source(self) -> "PriceSource":
+        """The price source (the bundled snapshot unless one was given)."""
+        from screener.prices import LocalDirectorySource, PriceSource, SnapshotSource
+
+        src = self._source_arg
+        if src is None:
+            return SnapshotSource()
+        if isinstance(src, PriceSource):
+            return src
+        path = Path(src)
+        if (path / "manifest.json").is_file():
+            return SnapshotSource(path)
+        return LocalDirectorySource(path)
+
+    @property
+    def source_name(self) -> str:
+        src = self._source_arg
+        if src is None:
+            return "snapshot"
+        return getattr(src, "name", None) or str(src)
+
+    @cached_property
+    def symbols(self) -> list[str]:
+        """Every symbol the analysis needs: the universe, its benchmarks and the events' securities."""
+        u = self.universe
+        out = list(u["symbol"])
+        for col in ("benchmark", "sector_benchmark"):
+            out += [s for s in u[col].dropna() if isinstance(s, str) and s]
+        out += list(self.event_securities["symbol"])
+        return list(dict.fromkeys(out))
+
+    @cached_property
+    def prices(self) -> dict[str, "pd.DataFrame"]:
+        """Price frames by symbol (symbols the source lacks are left out, see :attr:`unavailable_symbols`)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frames = self.source.load_many(self.symbols, errors="skip")
+        self._collect(caught)
+        missing = [s for s in self.symbols if s not in frames]
+        if missing:
+            self._note(f"no prices in the {self.source_name} source for {len(missing)} symbol(s): "
+                       f"{', '.join(missing)} (their pairs get outcome no_data, their metrics are empty)")
+        return frames
+
+    @property
+    def unavailable_symbols(self) -> list[str]:
+        """Symbols the price source does not have (listed missing in the snapshot manifest, or absent)."""
+        return [s for s in self.symbols if s not in self.prices]
+
+    @cached_property
+    def returns(self) -> "ReturnsPanel":
+        """Simple returns on each security's own exchange calendar (``ReturnsPanel``)."""
+        from screener.prices import returns_panel
+
+        mics = {s: m for s, m in zip(self.universe["symbol"], self.universe["exchange"])}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            panel = returns_panel(self.prices, mics={s: mics[s] for s in self.prices if s in mics})
+        self._collect(caught)
+        return panel
+
+    @cached_property
+    def benchmarks(self) -> dict[str, str]:
+        """``{symbol: benchmark}`` from the universe, for benchmarks that have returns."""
+        have = set(self.returns.returns.columns)
+        out = {}
+        for sym, bm in zip(self.universe["symbol"], self.universe["benchmark"]):
+            if isinstance(bm, str) and bm and bm in have:
+                out[sym] = bm
+        return out
+
+    @cached_property
+    def benchmark_returns(self) -> "pd.DataFrame":
+        """Returns of the benchmarks in use (dates x benchmark symbols)."""
+        cols = sorted(set(self.benchmarks.values()))
+        return self.returns.returns[cols]
+
+    @cached_property
+    def as_of(self) -> "pd.Timestamp":
+        """Date of the screening metrics and return exposure."""
+        import pandas as pd
+
+        if self.params.as_of is not None:
+            return pd.Timestamp(self.params.as_of)
+        r = self.returns.returns
+        return r.index[-1] if len(r.index) else pd.NaT
+
+    # ------------------------------------------------------------------ event study
+    @cached_property
+    def event_firms(self) -> "pd.DataFrame":
+        """One row per (event, security) of the catalog, day 0 on the security's exchange."""
+        from events.catalog import event_firms
+
+        return event_firms(self.catalog, self.event_securities, self.universe)
+
+    def _make_study(self, returns: "pd.DataFrame", *, check_only: bool = False) -> "EventStudy":
+        from events.study import EventStudy
+
+        p = self.params
+        if check_only:
+            import pandas as pd
+
+            market = pd.Series([], dtype="float64", index=returns.index, name="m")
+            return EventStudy(returns, market=market, model=p.model, estimation=p.estimation,
+                              windows=list(p.windows), event_window=p.event_window, date_policy=p.date_policy,
+                              min_estimation_obs=p.min_estimation_obs)
+        sessions = dict(self.returns.sessions)
+        for s in returns.columns:
+            sessions.setdefault(s, _empty_returns().index)
+        spans = self.returns.spans.reindex(columns=returns.columns, fill_value=0)
+        return EventStudy(returns, market=self.benchmark_returns, benchmarks=self.benchmarks, model=p.model,
+                          estimation=p.estimation, windows=list(p.windows), event_window=p.event_window,
+                          date_policy=p.date_policy, min_estimation_obs=p.min_estimation_obs,
+                          sessions=sessions, spans=spans)
+
+    @cached_property
+    def study(self) -> "EventStudy":
+        """The configured :class:`~events.study.EventStudy` over every needed security.
+
+        Securities without prices are all-``NaN`` columns, so their pairs get ``no_data``.
+        """
+        r = self.returns.returns
+        missing = [s for s in dict.fromkeys(self.event_firms["symbol"]) if s not in r.columns]
+        if missing:
+            r = r.reindex(columns=list(r.columns) + missing)
+        return self._make_study(r)
+
+    @cached_property
+    def results(self) -> "EventStudyResults":
+        """The event study of every catalog event (all pairs in one fit)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = self.study.fit(self.event_firms)
+        self._collect(caught)
+        return res
+
+    @cached_property
+    def outcomes(self) -> "pd.DataFrame":
+        """Every event-firm pair with its outcome, flags, and ``note`` explaining the outcome."""
+        from events.study import OUTCOMES
+
+        out = self.results.outcomes
+        note = out["outcome"].map(OUTCOMES).astype("object")
+        nodata = out["symbol"].isin(self.unavailable_symbols)
+        note = note.where(~nodata, f"no prices for the symbol in the {self.source_name} source")
+        out["note"] = note.astype("str")
+        return out
+
+    def event_results(self, event_id: str) -> "EventStudyResults":
+        """The results of one event (tests recomputed on its pairs only).
+
+        Raises
+        ------
+        InputError
+            Unknown event id (the message lists the valid ones).
+        """
+        ids = list(self.catalog["event_id"])
+        if event_id not in ids:
+            raise InputError(_unknown_message("event id", event_id, ids))
+        return self.results.select(event_ids=[event_id])
+
+    def scar(self, window: tuple[int, int] | None = None) -> "pd.DataFrame":
+        """Per pair: CAR, its sd and the standardised CAR ``scar = car / car_sd`` on one window."""
+        import numpy as np
+
+        from events.study import _window_label
+
+        w = window or self.params.exposure_window
+        car = self.results.car
+        car = car[car["window"] == _window_label(w)].reset_index(drop=True)
+        sd = car["car_sd"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            car["scar"] = np.where(sd > 0, car["car"].to_numpy(dtype=float) / sd, np.nan)
+        return car
+
+    # ------------------------------------------------------------------ screening metrics
+    @cached_property
+    def metrics(self) -> "pd.DataFrame":
+        """Screening metrics of every universe symbol with prices (one row per symbol)."""
+        import pandas as pd
+
+        from screener import calendars
+        from screener.metrics import METRIC_COLUMNS, screening_metrics
+        from screener.prices import price_panel
+
+        u = self.universe
+        have = [s for s in u["symbol"] if s in self.prices]
+        frames = {s: self.prices[s] for s in have}
+        mics = dict(zip(u["symbol"], u["exchange"]))
+        as_of = self.as_of
+        sessions = {}
+        for s in have:
+            first = frames[s].index.min() if len(frames[s]) else None
+            if first is None or pd.isna(as_of):
+                continue
+            sessions[s] = calendars.sessions_for(s, first, max(as_of, first), mic=mics[s])
+        bench = {s: b for s, b in self.benchmarks.items() if s in have}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m = screening_metrics(
+                price_panel(frames, "adj_close"), volume=price_panel(frames, "volume"),
+                close=price_panel(frames, "close"), benchmark_returns=self.benchmark_returns,
+                benchmarks=bench, currencies=dict(zip(u["symbol"], u["currency"])), sessions=sessions,
+                as_of=as_of,
+            ) if have else pd.DataFrame(columns=list(METRIC_COLUMNS))
+        self._collect(caught)
+        missing = [s for s in u["symbol"] if s not in self.prices]
+        if missing:
+            blank = pd.DataFrame({"symbol": missing, "currency": [dict(zip(u["symbol"], u["currency"]))[s] for s in missing]})
+            m = pd.concat([m, blank], ignore_index=True)
+            for key in ("vol_60d_n", "beta_n", "max_drawdown_1y_n", "adv_60d_n", "coverage_1y_expected",
+                        "coverage_1y_observed"):
+                m[key] = m[key].fillna(0).astype("int64")
+        m.attrs["as_of"] = as_of
+        return m
+
+    # ------------------------------------------------------------------ exposure
+    @cached_property
+    def exposure_universe(self) -> "pd.DataFrame":
+        """The securities theme exposure is measured on: equities and ETFs (not indices)."""
+        u = self.universe
+        return u[u["asset_type"] != "index"].reset_index(drop=True)
+
+    @cached_property
+    def text_exposure(self) -> "pd.DataFrame | None":
+        """Text relevance per (symbol, theme), or ``None`` without source documents."""
+        from screener.exposure import text_relevance
+
+        docs = self.documents
+        if not docs:
+            return None
+        return text_relevance(docs, self.exposure_universe, self.themes, unit=self.params.text_unit)
+
+    @cached_property
+    def event_exposure(self) -> "pd.DataFrame | None":
+        """Event response per (symbol, theme) on the exposure window, or ``None`` without pairs."""
+        from screener.exposure import event_response
+
+        scar = self.scar()
+        scar = scar[scar["symbol"].isin(set(self.exposure_universe["symbol"]))]
+        if scar.empty:
+            self._note("no estimated event-firm pairs: event response left out of the exposure")
+            return None
+        known = set(self.themes["theme_id"])
+        pairs = [(e, [t for t in ts if t in known]) for e, ts in zip(self.catalog["event_id"], self.catalog["themes"])]
+        themes_of = {e: ts for e, ts in pairs if ts}
+        scar = scar[scar["event_id"].isin(themes_of)]
+        if scar.empty:
+            return None
+        return event_response(scar[["event_id", "symbol", "scar", "expected_sign"]], themes_of)
+
+    @cached_property
+    def return_exposure(self) -> "pd.DataFrame | None":
+        """Loading on each theme factor controlling for the benchmark, or ``None`` without returns."""
+        from screener.exposure import return_exposure
+
+        r = self.returns.returns
+        symbols = [s for s in self.exposure_universe["symbol"] if s in r.columns and s in self.benchmarks]
+        if not symbols:
+            self._note("no security has both returns and a benchmark: return exposure left out")
+            return None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = return_exposure(r, self.themes, self.benchmark_returns, self.benchmarks,
+                                  sessions=self.returns.sessions, as_of=self.as_of, symbols=symbols)
+        self._collect(caught)
+        return out
+
+    @cached_property
+    def exposure(self) -> "pd.DataFrame":
+        """The composite exposure with every component column and its N, one row per (symbol, theme).
+
+        Rows cover every exposure-universe security and every theme, whether or not a
+        component could be measured for it.
+        """
+        import pandas as pd
+
+        from screener.exposure import composite_exposure
+
+        components = {name: frame for name, frame in (
+            ("text", self.text_exposure), ("event", self.event_exposure), ("return", self.return_exposure))
+            if frame is not None}
+        grid = pd.MultiIndex.from_product(
+            [list(self.exposure_universe["symbol"]), list(self.themes["theme_id"])], names=["symbol", "theme_id"]
+        ).to_frame(index=False)
+        if not components:
+            self._note("no exposure component could be computed")
+            return grid.assign(composite=float("nan"))
+        weights = {k: v for k, v in self.params.weights.items() if k in components}
+        if not any(weights.values()):
+            weights = None
+        comp = composite_exposure(components, weights)
+        keys = ["symbol", "theme_id"]
+        comp = grid.merge(comp, on=keys, how="left")
+        comp = comp.sort_values(["theme_id", "composite_rank", "symbol"], na_position="last", kind="stable")
+        return comp.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ running and provenance
+    def compute(self, stages: Iterable[str] | None = None,
+                progress: Callable[[str, int, int], None] | None = None) -> "Analysis":
+        """Compute the stages now (all by default), calling ``progress(stage, i, n)`` before each.
+
+        Returns
+        -------
+        Analysis
+            ``self``.
+        """
+        todo = list(stages) if stages is not None else list(STAGES)
+        unknown = [s for s in todo if s not in STAGES]
+        if unknown:
+            raise InputError(f"unknown stage(s) {', '.join(unknown)}; valid: {', '.join(STAGES)}")
+        for i, stage in enumerate(todo):
+            if progress is not None:
+                progress(stage, i, len(todo))
+            if stage == "seeds":
+                _ = self.seeds
+            else:
+                getattr(self, stage)
+        return self
+
+    @cached_property
+    def provenance(self) -> dict[str, Any]:
+        """How to reproduce the numbers: versions, parameters, price source, checksums."""
+        import platform
+
+        import numpy as np
+        import pandas as pd
+
+        from screener._version import __version__
+        from screener.prices import SnapshotSource
+
+        src = self.source
+        source: dict[str, Any] = {"name": getattr(src, "name", type(src).__name__)}
+        path = getattr(src, "path", None) or getattr(src, "root", None) or getattr(src, "dir", None)
+        if path is not None:
+            source["path"] = str(path)
+        manifest_sha = None
+        if isinstance(src, SnapshotSource):
+            manifest = Path(src.path) / "manifest.json"
+            manifest_sha = _sha256(manifest)
+            source["manifest_start"] = src.manifest.get("start")
+        seeds = {name: _sha256(p) for name, p in self.seed_paths.items() if p.is_file()}
+        docs_listing = self.seed_paths["events"].parent / "documents.csv"
+        if docs_listing.is_file():
+            seeds["documents"] = _sha256(docs_listing)
+        documents = {}
+        if self.documents_dir is not None:
+            for name in sorted(self.documents):
+                documents[name] = _sha256(self.documents_dir / name)
+        as_of = self.as_of
+        return {
+            "package": "semiscreen",
+            "package_version": __version__,
+            "parameters": self.params.to_dict() | {"as_of": None if pd.isna(as_of) else str(as_of.date())},
+            "price_source": source,
+            "snapshot_manifest_sha256": manifest_sha,
+            "seed_files_sha256": seeds,
+            "documents_sha256": documents,
+            "unavailable_symbols": self.unavailable_symbols,
+            "python": platform.python_version(),
+            "pandas": pd.__version__,
+            "numpy": np.__version__,
+        }
+
+
+def _empty_returns() -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame(index=pd.DatetimeIndex([], name="date", dtype="datetime64[ns]"))
+
+
+def _unknown_message(what: str, value: str, valid: Sequence[str]) -> str:
+    """``unknown <what> 'x'. Did you mean 'y'? Valid: ...``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(value), list(valid), n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return f"unknown {what} {value!r}.{hint} Valid: {', '.join(valid)}"
+
