@@ -56,13 +56,16 @@ def emit(frame: "pd.DataFrame", fmt: OutputFormat | str = OutputFormat.table, *,
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=title, show_lines=False)
+        table = Table(title=title, show_lines=False, title_justify="left")
         for c in frame.columns:
             numeric = frame[c].dtype.kind in "iuf"
             table.add_column(str(c), justify="right" if numeric else "left", overflow="fold")
         for row in frame.itertuples(index=False):
             table.add_row(*(_cell(v) for v in row))
-        Console(soft_wrap=False).print(table)
+        # In a terminal, fit the terminal; in a pipe or file, never wrap cells (a wide line is
+        # better than a table folded into 80 columns).
+        width = None if sys.stdout.isatty() else 400
+        Console(soft_wrap=False, width=width).print(table)
 
 
 def note(message: str) -> None:
