@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pairs", type=int, default=100_000, help="event-firm pairs (default 100000)")
     ap.add_argument("--symbols", type=int, default=2_000, help="securities in the panel (default 2000)")
     ap.add_argument("--days", type=int, default=2_500, help="trading days in the panel (default 2500)")
-    ap.add_argument("--chunk-size", type=int, default=4_096, help="pairs estimated together (default 4096)")
+    ap.add_argument("--chunk-size", type=int, default=2_048, help="pairs estimated together (default 2048)")
     ap.add_argument("--model", default="market")
     ap.add_argument("--skip-tests", action="store_true", help="time the estimation only")
     args = ap.parse_args(argv)

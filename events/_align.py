@@ -49,8 +49,9 @@ class Panel:
         Missing entries on each side of every security (``day`` -1, ``y`` and ``X`` NaN).
     day : ndarray (T,)
         Session date (days since epoch) of each position, -1 on padding.
-    key : ndarray (T,)
-        Sorted composite key ``code * stride + day - day_base``.
+    key, day_real : ndarray (sessions,)
+        Without padding: the sorted composite key ``code * stride + day - day_base`` and the
+        date; security ``s`` starts at ``real_start[s]`` there.
     y : ndarray (T,)
         The security's return on the session (``NaN`` where missing, inf kept as is).
     span : ndarray (T,)
@@ -67,6 +68,8 @@ class Panel:
     end: np.ndarray
     pad: int
     day: np.ndarray
+    day_real: np.ndarray
+    real_start: np.ndarray
     key: np.ndarray
     y: np.ndarray
     span: np.ndarray
@@ -208,17 +211,16 @@ def build_panel(
     day = padded(day_real, -1)
     day_base = int(day_real.min()) - 1 if n_real else 0
     stride = int(day_real.max()) - day_base + 40_000 if n_real else 1
-    code = np.repeat(np.arange(S, dtype=np.int64), lengths + 2 * pad)
-    key = code * stride  # padding before a security sorts first ...
-    key[dest] += day_real - day_base
-    post = np.arange(T, dtype=np.int64) >= end[code] if S else np.zeros(0, bool)
-    key[post] += stride - 1  # ... and padding after it last
+    key = code_real * stride + (day_real - day_base)  # sorted: (security, date)
     X_real = np.concatenate([p[5] for p in parts])
+    X = np.full((X_real.shape[1], T), np.nan)
+    X[:, dest] = X_real.T
     return Panel(
-        symbols=syms, start=start, end=end, pad=pad, day=day, key=key,
+        symbols=syms, start=start, end=end, pad=pad, day=day, key=key, day_real=day_real,
+        real_start=real_off,
         y=padded(np.concatenate([p[3] for p in parts]), np.nan),
         span=padded(np.concatenate([p[4] for p in parts]), np.nan),
-        X=np.ascontiguousarray(padded(X_real, np.nan).T),
+        X=X,
         market_ok=padded(np.concatenate([p[6] for p in parts]), False),
         has_benchmark=np.concatenate([p[7] for p in parts]), day_base=day_base, stride=stride,
     )
@@ -226,23 +228,41 @@ def build_panel(
 
 def _stack_fast(returns, syms, col_of, r_days, regressors, uses_market, m_days, m_arr, bench_col,
                 f_days, f_arr, f_col):
-    """Sessions = dates with a return, for many securities at once (no per-security loop)."""
+    """Default sessions for many securities at once (no per-security loop).
+
+    A security's sessions are the dates on which it or its benchmark has a return: a day the
+    benchmark traded but the security has no return is a gap in event time (a halt, a missing
+    print), never a compressed calendar. A return that follows a gap spans the sessions since the
+    previous return (``span`` > 1). Without a market (constant-mean model), the sessions are the
+    dates with a return.
+    """
     cols = np.array([col_of[s] for s in syms], dtype=np.int64)
-    sub = returns.to_numpy(dtype=float, na_value=np.nan)[:, cols].T  # (S, T) view, C-order logic
+    sub = returns.to_numpy(dtype=float, na_value=np.nan)[:, cols].T  # (S, T)
     present = ~np.isnan(sub)
-    si, ri = np.nonzero(present)
-    y = sub[si, ri]
-    lengths = present.sum(axis=1).astype(np.int64)
-    days = r_days[ri]
-    span = np.where(np.isfinite(y), 1.0, np.nan)
     has_bench = np.ones(len(syms), dtype=bool)
-    m = None
-    mok = np.zeros(len(y), dtype=bool)
     if uses_market:
         bc = np.array([(-1 if (c := bench_col(s)) is None else c) for s in syms], dtype=np.int64)
         has_bench = bc >= 0
         m_rows = _lookup(m_days, r_days)  # market row of each returns row (once)
         m_on_r = np.where((m_rows >= 0)[:, None], m_arr[np.maximum(m_rows, 0)], np.nan)  # (T, B)
+        if has_bench.any():
+            bench_ok = np.zeros_like(present)
+            bench_ok[has_bench] = np.isfinite(m_on_r[:, bc[has_bench]]).T
+            present |= bench_ok
+    si, ri = np.nonzero(present)  # sorted by security, then date
+    y = sub[si, ri]
+    lengths = present.sum(axis=1).astype(np.int64)
+    days = r_days[ri]
+    # sessions each return spans: distance to the security's previous return
+    ok = np.isfinite(y)
+    g = np.arange(len(y), dtype=np.int64)
+    last_ok = np.maximum.accumulate(np.where(ok, g, -1)) if len(y) else g
+    prev_ok = np.concatenate([[-1], last_ok[:-1]]) if len(y) else g
+    sec_start = (np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else lengths)[si]
+    span = np.where(ok, np.where(prev_ok >= sec_start, g - prev_ok, 1), np.nan).astype(float)
+    m = None
+    mok = np.zeros(len(y), dtype=bool)
+    if uses_market:
         b = bc[si]
         m = np.where(b >= 0, m_on_r[ri, np.maximum(b, 0)], np.nan)
         mok = np.isfinite(m)
@@ -279,7 +299,7 @@ def _stack_loop(returns, syms, col_of, r_days, regressors, uses_market, m_days, 
         # sessions each return spans
         if spans is not None and sym in s_col:
             span = _take(S_arr[:, s_col[sym]], _lookup(S_days, days))
-            span = np.where(ok & ~np.isfinite(span), 1.0, span)
+            span = np.where(ok & ~(span >= 1), 1.0, span)  # unknown (NaN, 0) -> one session
         elif sessions is not None and sym in sessions:
             pos = np.flatnonzero(ok)
             span = np.full(n, np.nan)
@@ -336,20 +356,22 @@ def place_day0(
     status[~valid_date] = INVALID_DATE
     status[(code < 0) & valid_date] = UNKNOWN_SYMBOL
     known = (code >= 0) & valid_date
-    if len(panel.symbols) == 0 or len(panel.day) == 0:
+    dr = panel.day_real
+    if len(panel.symbols) == 0 or len(dr) == 0:
         status[known] = NO_DATA
         return np.zeros(n, dtype=np.int64), status
     c = np.where(known, code, 0)
-    start = panel.start[c]
-    end = panel.end[c]
+    # placement in the unpadded arrays (sorted composite key), then shifted to padded positions
+    start = panel.real_start[c]
+    end = start + (panel.end[c] - panel.start[c])
     q = c * panel.stride + np.clip(day - panel.day_base, 0, panel.stride - 1)
     pos = np.searchsorted(panel.key, q, side="left")
+    last_i = len(dr) - 1
     has = pos < end
-    posc = np.minimum(pos, max(len(panel.day) - 1, 0))
-    exact = has & (panel.day[posc] == day) if len(panel.day) else np.zeros(n, dtype=bool)
+    exact = has & (dr[np.minimum(pos, last_i)] == day)
     empty = end <= start
-    first = panel.day[np.minimum(start, max(len(panel.day) - 1, 0))] if len(panel.day) else np.zeros(n, np.int64)
-    last = panel.day[np.maximum(end - 1, 0)] if len(panel.day) else np.zeros(n, np.int64)
+    first = dr[np.minimum(start, last_i)]
+    last = dr[np.clip(end - 1, 0, last_i)]
     in_range = ~empty & (day >= first) & (day <= last)
     if policy == "next":
         p0 = pos
@@ -361,7 +383,7 @@ def place_day0(
         p0 = pos
         ok = exact
     p0 = np.where(ok, p0, start)
-    used = panel.day[np.clip(p0, 0, max(len(panel.day) - 1, 0))] if len(panel.day) else day
+    used = dr[np.clip(p0, 0, last_i)]
     shift = np.abs(used - day)
     st = np.where(exact, PLACED, SHIFTED).astype(np.int8)
     if policy in ("exact", "skip"):
@@ -370,10 +392,35 @@ def place_day0(
     else:
         st = np.where(~ok | ~in_range | (shift > max_shift_days), NO_DATA, st).astype(np.int8)
     status = np.where(known, st, status).astype(np.int8)
-    return p0.astype(np.int64), status
+    p0_padded = p0 - panel.real_start[c] + panel.start[c]
+    return p0_padded.astype(np.int64), status
 
 
 def window_view(values: np.ndarray, length: int) -> np.ndarray:
     """Sliding windows of ``length`` along the last axis (a view): row ``p`` holds positions
     ``p .. p + length - 1``, so ``window_view(a, L)[p0 + rel[0]]`` is every pair's window."""
     return np.lib.stride_tricks.sliding_window_view(values, length, axis=-1)
+
+
+def check_wide(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Validate a wide (dates x columns) frame of numbers; return it sorted by date."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{what} must be a pandas DataFrame (dates x symbols), got {type(frame).__name__}")
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise InputError(f"{what} must have a DatetimeIndex of session dates, got {type(frame.index).__name__}")
+    if frame.index.tz is not None:
+        raise InputError(f"{what} has a time-zone-aware index ({frame.index.tz}); use tz-naive session dates")
+    if frame.index.hasnans:
+        raise InputError(f"{what} has a missing (NaT) date in its index")
+    dup = frame.index[frame.index.duplicated()]
+    if len(dup):
+        raise InputError(f"{what} has duplicated date {dup[0].date()} in its index")
+    dupc = frame.columns[frame.columns.duplicated()]
+    if len(dupc):
+        raise InputError(f"{what} has duplicated column {dupc[0]!r}")
+    for c in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[c]):
+            raise InputError(f"{what} column {c!r} is not numeric (dtype {frame[c].dtype})")
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index()
+    return frame

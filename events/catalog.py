@@ -185,8 +185,13 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> import events
-    >>> catalog = events.load_catalog()                     # doctest: +SKIP
-    >>> catalog[catalog.themes.map(lambda t: "export-controls" in t)]  # doctest: +SKIP
+    >>> catalog = events.load_catalog()                     # the project's seeds/events.csv
+    >>> event = catalog.set_index("event_id").loc["cambricon-revenue-surge-2025-04"]
+    >>> event["announced_at"], event["timing"], event["date_precision"], event["themes"]
+    (Timestamp('2025-04-18 00:00:00'), 'after_close', 'day', ['china-self-sufficiency', 'ai-compute'])
+    >>> export = catalog[catalog["themes"].map(lambda themes: "export-controls" in themes)]
+    >>> "nvidia-h20-license-requirement-2025-04" in set(export["event_id"])
+    True
     """
     return load_dataset(_seed_path(path, EVENTS_SPEC.filename), EVENTS_SPEC)
 
@@ -430,9 +435,20 @@ def event_firms(
 
     Examples
     --------
+    Nvidia's disclosure after the New York close of 2025-04-15 reaches New York and Shanghai on
+    the next session of each (16:00 in New York is 04:00 in Shanghai, before its open):
+
     >>> import events, screener
-    >>> ef = events.catalog.event_firms(events.load_catalog(), events.load_event_securities(),
-    ...                                 screener.load_universe(), themes="export-controls")  # doctest: +SKIP
+    >>> ef = events.event_firms(events.load_catalog(), events.load_event_securities(),
+    ...                         screener.load_universe(), event_ids="nvidia-h20-license-requirement-2025-04")
+    >>> ef[["symbol", "role", "exchange", "primary_exchange", "timing", "event_date"]]
+          symbol        role exchange primary_exchange       timing event_date
+    0       NVDA     primary     XNAS             XNAS  after_close 2025-04-16
+    1        AMD        peer     XNAS             XNAS  after_close 2025-04-16
+    2        TSM    supplier     XNYS             XNAS  after_close 2025-04-16
+    3  688256.SS  competitor     XSHG             XNAS  after_close 2025-04-16
+    4  688041.SS  competitor     XSHG             XNAS  after_close 2025-04-16
+    5       SOXX       index     XNAS             XNAS  after_close 2025-04-16
     """
     ev = events
     if event_ids is not None:

@@ -286,6 +286,10 @@ def fit_models(
         params, e_est, expected, e_evt, s2, dof, r2, cov = _scholes_williams(
             y_est, X_est, valid, y_evt, X_evt, M, status, compat
         )
+    elif not t2t and name in ("factor", "dimson"):
+        params, e_est, expected, e_evt, s2, dof, r2, cov = _centered_ols(
+            spec, X_est, valid, dy, ybar, syy, y_evt, X_evt, M, status, compat
+        )
     else:
         params, e_est, expected, e_evt, s2, dof, r2, cov = _general_ols(
             spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, span_evt, compat
@@ -353,8 +357,59 @@ def _scholes_williams(y_est, X_est, valid, y_evt, X_evt, M, status, compat):
     return params, e_est, expected, e_evt, s2, dof, r2, cov
 
 
+def _scaled_inverse(B: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """Inverse of stacked symmetric (N, m, m) matrices; near-singular ones (eigenvalue ratio
+    below 1e-12 after scaling to a unit diagonal) are flagged ``SINGULAR``."""
+    m = B.shape[-1]
+    scale = np.sqrt(np.einsum("nkk->nk", B))
+    scale = np.where(scale > 0, scale, 1.0)
+    Bs = B / scale[:, :, None] / scale[:, None, :]
+    with np.errstate(all="ignore"):
+        eig = np.linalg.eigvalsh(np.where(np.isfinite(Bs), Bs, 0.0))
+        singular = ~(eig[:, 0] > 1e-12 * eig[:, -1])
+    status[(status == OK) & singular] = SINGULAR
+    Bs = np.where(singular[:, None, None], np.eye(m)[None], Bs)
+    return np.linalg.inv(Bs) / scale[:, :, None] / scale[:, None, :]
+
+
+def _centered_ols(spec, X_est, valid, dy, ybar, syy, y_evt, X_evt, M, status, compat):
+    """OLS with an intercept via centred regressors (Frisch-Waugh): slopes from
+    dX'dX b = dX'dy, alpha = ybar - xbar'b, and z0'(Z'Z)^-1 z0 = 1/M + dx0' (dX'dX)^-1 dx0."""
+    n = dy.shape[0]
+    L = y_evt.shape[1]
+    k = spec.k
+    Mf = np.maximum(M, 1).astype(float)
+    Xz = np.where(valid[..., None], X_est, 0.0)
+    xbar = Xz.sum(axis=1) / Mf[:, None]  # (N, kx)
+    dX = np.where(valid[..., None], X_est - xbar[:, None, :], 0.0)
+    dXT = np.swapaxes(dX, 1, 2)
+    Binv = _scaled_inverse(dXT @ dX, status)
+    slopes = (Binv @ (dXT @ dy[..., None]))[..., 0]  # (N, kx)
+    alpha = ybar - np.einsum("nk,nk->n", xbar, slopes)
+    e0 = dy - (dX @ slopes[..., None])[..., 0]  # zero outside the valid days
+    e_est = np.where(valid, e0, np.nan)
+    expected = alpha[:, None] + (X_evt @ slopes[..., None])[..., 0]
+    e_evt = y_evt - expected
+    sse = np.einsum("ij,ij->i", e0, e0)
+    r2 = 1.0 - sse / np.where(syy > 0, syy, np.nan)
+    dof = (M - k).astype(float)
+    if compat == "estudy2":
+        ebar = e0.sum(axis=1) / Mf
+        s2 = (_masked(e0 - ebar[:, None], valid) ** 2).sum(axis=1) / np.maximum(M - 1, 1)
+    else:
+        s2 = sse / np.maximum(dof, 1)
+    dX0 = X_evt - xbar[:, None, :]
+    ok0 = np.isfinite(dX0).all(axis=2)
+    dX0 = np.where(ok0[..., None], dX0, 0.0)
+    q = (1.0 / Mf)[:, None, None] + (dX0 @ Binv) @ np.swapaxes(dX0, 1, 2)
+    q = np.where(ok0[:, :, None] & ok0[:, None, :], q, np.nan)
+    cov = s2[:, None, None] * (np.eye(L)[None] + q)
+    params = np.column_stack([alpha, slopes])
+    return params, e_est, expected, e_evt, s2, dof, r2, cov
+
+
 def _general_ols(spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, span_evt, compat):
-    """Stacked (weighted) least squares: Z'WZ built with einsum, solved on (N, k, k)."""
+    """Stacked (weighted) least squares: Z'WZ by batched matmul, inverted on (N, k, k)."""
     n, le = y_est.shape
     L = y_evt.shape[1]
     k = spec.k
@@ -376,22 +431,14 @@ def _general_ols(spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, s
     Zz = np.where(valid[..., None], Z, 0.0)
     y0 = _masked(y_est, valid)
     Zw = Zz * w[..., None]
-    A = np.einsum("nlk,nlj->nkj", Zw, Zz)
-    b = np.einsum("nlk,nl->nk", Zw, y0)
-    # singular designs (e.g. a factor constant over the window): flag, then solve the rest
-    scale = np.sqrt(np.einsum("nkk->nk", A))
-    scale = np.where(scale > 0, scale, 1.0)
-    As = A / scale[:, :, None] / scale[:, None, :]
-    with np.errstate(all="ignore"):
-        cond = np.linalg.cond(As)
-    singular = ~np.isfinite(cond) | (cond > 1e12)
-    status[(status == OK) & singular] = SINGULAR
-    As = np.where(singular[:, None, None], np.eye(k)[None], As)
-    Ainv_s = np.linalg.inv(As)
-    Ainv = Ainv_s / scale[:, :, None] / scale[:, None, :]
-    theta = np.einsum("nkj,nj->nk", Ainv, b)
-    e_est = y_est - np.einsum("nlk,nk->nl", Z, theta)
-    expected = np.einsum("nlk,nk->nl", Z0, theta)
+    ZwT = np.swapaxes(Zw, 1, 2)
+    A = ZwT @ Zz  # (N, k, k): Z'WZ
+    b = (ZwT @ y0[..., None])[..., 0]  # (N, k): Z'Wy
+    # singular designs (e.g. a factor constant over the window) are flagged
+    Ainv = _scaled_inverse(A, status)
+    theta = (Ainv @ b[..., None])[..., 0]
+    e_est = y_est - (Z @ theta[..., None])[..., 0]
+    expected = (Z0 @ theta[..., None])[..., 0]
     e_evt = y_evt - expected
     sse = (w * _masked(e_est, valid) ** 2).sum(axis=1)
     dof = (M - k).astype(float)
@@ -405,7 +452,9 @@ def _general_ols(spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, s
         s2 = (_masked(e_est - ebar[:, None], valid) ** 2).sum(axis=1) / np.maximum(M - 1, 1)
     else:
         s2 = sse / np.maximum(dof, 1)
-    q = np.einsum("nlk,nkj,nmj->nlm", Z0, Ainv, Z0)
+    Z0f = np.where(np.isfinite(Z0), Z0, 0.0)  # rows with a missing regressor are NaN-masked later
+    q = (Z0f @ Ainv) @ np.swapaxes(Z0f, 1, 2)
+    q = np.where(np.isfinite(Z0).all(axis=2)[:, :, None] & np.isfinite(Z0).all(axis=2)[:, None, :], q, np.nan)
     D = c_evt[:, :, None] * np.eye(L)[None]
     cov = s2[:, None, None] * (D + q)
     params = theta

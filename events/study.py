@@ -5,13 +5,13 @@ Event time counts each security's own trading sessions. All event windows are al
 models are fitted for all pairs at once (``events.models``); the test statistics live in
 ``events.statistics`` and work on the :class:`~events.arrays.EventArrays` built here.
 
-Example
--------
->>> from events import EventStudy                                     # doctest: +SKIP
->>> study = EventStudy(returns, market=market_returns, model="market",
-...                    estimation=(-250, -11), windows=[(0, 0), (-1, 1), (0, 5)])
->>> res = study.fit(event_firms)      # columns event_id, symbol, event_date
->>> res.car, res.tests(), print(res.summary())
+Typical use (:class:`EventStudy` has an example that runs)::
+
+    from events import EventStudy
+    study = EventStudy(returns, market=market_returns, model="market",
+                       estimation=(-250, -11), windows=[(0, 0), (-1, 1), (0, 5)])
+    res = study.fit(event_firms)      # columns event_id, symbol, event_date
+    res.car, res.tests(), print(res.summary())
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pandas as pd
 
 from events import _align
 from events.arrays import EventArrays
-from events.models import MODELS, STATUS_NAMES, ModelSpec, fit_models, get_model
+from events.models import STATUS_NAMES, ModelSpec, fit_models, get_model
 from screener.errors import EstimationWarning, InputError
 
 __all__ = ["EventStudy", "EventStudyResults", "Summary", "DATE_POLICIES", "OUTCOMES", "FLAGS"]
@@ -122,10 +122,12 @@ class EventStudy:
         Pairs with fewer valid estimation returns get outcome ``insufficient_estimation``.
     sessions : mapping of symbol -> DatetimeIndex, optional
         Each security's trading sessions (from its exchange calendar). Without it a security's
-        sessions are the dates on which it has a return.
+        sessions are the dates on which it or its benchmark has a return (a day its market traded
+        and it did not is a missing return, not a day dropped from event time); without a
+        market, the dates on which it has a return.
     spans : DataFrame, optional
         Same shape as ``returns``: the number of sessions each return covers (> 1 after a halt).
-        Derived from ``sessions`` when not given.
+        Derived from the distance in sessions to the previous return when not given.
     returns_kind : {"simple", "log"}
         How ``returns`` are measured; BHARs compound accordingly.
     clean_estimation : bool
@@ -148,6 +150,34 @@ class EventStudy:
     InputError
         For an unknown model or policy, a window outside the event window, an estimation
         window overlapping the event window, or inputs of the wrong shape or type.
+
+    Examples
+    --------
+    Ten securities that follow the market, with a 3 % abnormal return planted on one date:
+
+    >>> import numpy as np, pandas as pd
+    >>> from events import EventStudy
+    >>> rng = np.random.default_rng(0)
+    >>> dates = pd.bdate_range("2024-01-01", periods=300)
+    >>> market = pd.Series(rng.normal(0, 0.01, 300), index=dates)
+    >>> returns = pd.DataFrame({f"S{i}": market + rng.normal(0, 0.01, 300) for i in range(10)})
+    >>> returns.iloc[280] += 0.03                    # plant a 3 % abnormal return on day 0
+    >>> firms = pd.DataFrame({"event_id": "e1", "symbol": returns.columns, "event_date": dates[280]})
+    >>> study = EventStudy(returns, market=market, model="market", estimation=(-250, -11),
+    ...                    windows=[(0, 0), (-1, 1), (0, 5)])
+    >>> res = study.fit(firms)
+    >>> res.caar.round(3)
+        window  t1  t2   caar   n
+    0   (0, 0)   0   0  0.029  10
+    1  (-1, 1)  -1   1  0.022  10
+    2   (0, 5)   0   5  0.036  10
+
+    A bad argument is an ``InputError`` naming it and the valid values:
+
+    >>> EventStudy(returns, market=market, model="capm")
+    Traceback (most recent call last):
+    ...
+    screener.errors.InputError: ...capm...
     """
 
     def __init__(
@@ -170,7 +200,7 @@ class EventStudy:
         trade_to_trade: bool = False,
         dimson_lags: int = 1,
         compat: str | None = None,
-        chunk_size: int = 4_096,
+        chunk_size: int = 2_048,
         max_date_shift_days: int = 10,
     ) -> None:
         self.returns = _align.check_wide(returns, "returns")
@@ -303,6 +333,25 @@ class EventStudy:
         -----
         EstimationWarning
             Once, summarising how many pairs could not be estimated and why.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from events import EventStudy
+        >>> rng = np.random.default_rng(0)
+        >>> dates = pd.bdate_range("2024-01-01", periods=300)
+        >>> market = pd.Series(rng.normal(0, 0.01, 300), index=dates)
+        >>> returns = pd.DataFrame({f"S{i}": market + rng.normal(0, 0.01, 300) for i in range(10)})
+        >>> returns.iloc[280] += 0.03                    # plant a 3 % abnormal return on day 0
+        >>> firms = pd.DataFrame({"event_id": "e1", "symbol": returns.columns, "event_date": dates[280]})
+            >>> res = EventStudy(returns, market=market).fit(firms)
+            >>> res.n_pairs, res.outcomes["outcome"].unique().tolist()
+            (10, ['ok'])
+            >>> res.car.query("window == '(0, 0)'")[["symbol", "car", "car_sd"]].head(3).round(3)
+              symbol    car  car_sd
+            0     S0  0.043   0.010
+            1     S1  0.025   0.009
+            2     S2  0.024   0.010
         """
         ef = _prepare_event_firms(event_firms)
         n = len(ef)
@@ -319,6 +368,7 @@ class EventStudy:
             returns, needed, spec.regressors, market=self.market, benchmarks=self.benchmarks,
             factors=self.factors, sessions=self.sessions, spans=self.spans,
             trade_to_trade=self.trade_to_trade,
+            pad=max(-self.estimation[0], -self.event_window[0], self.event_window[1], 0) + 1,
         )
         code = pd.Index(panel.symbols, dtype=object).get_indexer(ef_sym).astype(np.int64)
         req = ef["event_date"]
@@ -345,8 +395,8 @@ class EventStudy:
         cover = np.zeros(T + 1, dtype=np.int64)
         if len(cand):
             c_code = code[cand]
-            s = np.clip(p0[cand] + rel_evt[0], panel.offset[c_code], panel.offset[c_code + 1] - 1)
-            e = np.clip(p0[cand] + rel_evt[-1], panel.offset[c_code], panel.offset[c_code + 1] - 1)
+            s = np.clip(p0[cand] + rel_evt[0], panel.start[c_code], panel.end[c_code] - 1)
+            e = np.clip(p0[cand] + rel_evt[-1], panel.start[c_code], panel.end[c_code] - 1)
             np.add.at(cover, s, 1)
             np.add.at(cover, e + 1, -1)
         cover = np.cumsum(cover)[:T]
@@ -369,35 +419,38 @@ class EventStudy:
         }
         keep_all = np.zeros(nc, dtype=bool)
         zero_pos = int(-rel_evt[0])
-        # per-position arrays padded with a "missing" sentinel at index T (outside a segment)
+        # per-position arrays (padding is missing data), read through sliding-window views
         t2t = self.trade_to_trade
         y_finite = np.isfinite(panel.y)
-        x_finite = np.isfinite(panel.X).all(axis=1)
+        x_finite = np.isfinite(panel.X).all(axis=0)
         multi = y_finite & (panel.span > 1)
         ok_est = y_finite & x_finite & (np.isfinite(panel.span) if t2t else ~multi)
-        y_p = np.append(panel.y, np.nan)
-        X_p = np.vstack([panel.X, np.full((1, kx), np.nan)])
-        span_p = np.append(panel.span, np.nan)
-        day_p = np.append(panel.day, -1)
         # one byte of flags per position: 1 valid for estimation, 2 multi-session (estimation),
         # 4 infinite return, 8 inside another event window, 16 inside two, 32 multi-session
         bits = (ok_est.astype(np.uint8) | (multi & x_finite).astype(np.uint8) << 1
                 | np.isinf(panel.y).astype(np.uint8) << 2 | (cover > 0).astype(np.uint8) << 3
                 | (cover > 1).astype(np.uint8) << 4 | multi.astype(np.uint8) << 5)
-        bits_p = np.append(bits, np.uint8(0))
-        mok_p = np.append(panel.market_ok, False)
+        if nc:  # (an empty panel has no windows)
+            wv = _align.window_view
+            y_we, y_wv = wv(panel.y, Le), wv(panel.y, L)
+            X_we, X_wv = wv(panel.X, Le), wv(panel.X, L)  # (kx, positions, window)
+            b_we, b_wv = wv(bits, Le), wv(bits, L)
+            d_we, d_wv = wv(panel.day, Le), wv(panel.day, L)
+            s_we, s_wv = wv(panel.span, Le), wv(panel.span, L)
+            m_we = wv(panel.market_ok, Le)
         for start in range(0, len(cand), self.chunk_size):
             rows = cand[start:start + self.chunk_size]
-            cc, pp = code[rows], p0[rows]
-            idx_e = _align.gather_positions(panel, cc, pp, rel_est)
-            idx_v = _align.gather_positions(panel, cc, pp, rel_evt)
-            y_e = y_p[idx_e]
-            y_v = y_p[idx_v]
-            X_e = X_p[idx_e]
-            X_v = X_p[idx_v]
-            truncated[rows] = (idx_v == len(panel.day)).any(axis=1)
-            g_e = bits_p[idx_e]
-            g_v = bits_p[idx_v]
+            pp = p0[rows]
+            se, sv = pp + rel_est[0], pp + rel_evt[0]  # first position of each window
+            y_e = y_we[se]
+            y_v = y_wv[sv]
+            X_e = np.moveaxis(X_we[:, se], 0, -1)  # (n, Le, kx)
+            X_v = np.moveaxis(X_wv[:, sv], 0, -1)
+            day_e = d_we[se]
+            day_v = d_wv[sv]
+            truncated[rows] = (day_v < 0).any(axis=1)
+            g_e = b_we[se]
+            g_v = b_wv[sv]
             nonfinite = ((g_e & 4) != 0).any(axis=1) | ((g_v & 4) != 0).any(axis=1)
             valid = (g_e & 1) != 0
             if not t2t:
@@ -413,9 +466,9 @@ class EventStudy:
             del g_e, g_v, blocked
             fit = fit_models(
                 spec, y_e, X_e, valid, y_v, X_v,
-                span_est=span_p[idx_e] if t2t else None,
-                span_evt=span_p[idx_v] if t2t else None,
-                market_ok_est=mok_p[idx_e] if self.compat == "estudy2" else None,
+                span_est=s_we[se] if t2t else None,
+                span_evt=s_wv[sv] if t2t else None,
+                market_ok_est=m_we[se] if self.compat == "estudy2" else None,
                 min_obs=self.min_estimation_obs, compat=self.compat,
             )
             n_est[rows] = fit.n_est
@@ -427,10 +480,10 @@ class EventStudy:
             sl = slice(start, start + len(rows))
             keep_all[sl] = keep
             buf["est_ar"][sl] = fit.est_ar
-            buf["est_day"][sl] = day_p[idx_e]
+            buf["est_day"][sl] = day_e
             buf["evt_ar"][sl] = fit.evt_ar
             buf["evt_cov"][sl] = fit.evt_cov
-            buf["evt_day"][sl] = day_p[idx_v]
+            buf["evt_day"][sl] = day_v
             buf["sigma"][sl] = fit.sigma
             buf["n_est"][sl] = fit.n_est
             buf["dof"][sl] = fit.dof
@@ -496,7 +549,8 @@ def _prepare_event_firms(event_firms: pd.DataFrame) -> pd.DataFrame:
         dates = dates.dt.tz_localize(None)
     ef["event_date"] = dates.dt.normalize()
     ef["_duplicate"] = ef.duplicated(["event_id", "symbol"], keep="first")
-    cols = ["event_id", "symbol", "event_date"] + [c for c in ef.columns if c not in ("event_id", "symbol", "event_date")]
+    key = ["event_id", "symbol", "event_date"]
+    cols = key + [c for c in ef.columns if c not in key]
     return ef[cols]
 
 
@@ -576,6 +630,7 @@ class EventStudyResults:
         self._r2 = r2
         self._ret = ret
         self._expected = expected
+        self._tests_cache: dict[tuple, pd.DataFrame] = {}
 
     # ---- basics -------------------------------------------------------------------------
     @property
@@ -744,12 +799,35 @@ class EventStudyResults:
         DataFrame
             Columns ``window, t1, t2, test, estimate, statistic, pvalue, n, df`` and one column
             per test-specific extra figure.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from events import EventStudy
+        >>> rng = np.random.default_rng(0)
+        >>> dates = pd.bdate_range("2024-01-01", periods=300)
+        >>> market = pd.Series(rng.normal(0, 0.01, 300), index=dates)
+        >>> returns = pd.DataFrame({f"S{i}": market + rng.normal(0, 0.01, 300) for i in range(10)})
+        >>> returns.iloc[280] += 0.03                    # plant a 3 % abnormal return on day 0
+        >>> firms = pd.DataFrame({"event_id": "e1", "symbol": returns.columns, "event_date": dates[280]})
+        >>> res = EventStudy(returns, market=market).fit(firms)
+        >>> t = res.tests(["cross_sectional_t", "patell", "corrado_rank"], windows=[(0, 0)], bhar=False)
+        >>> t[["test", "estimate", "statistic", "n", "df"]].round(3)
+                        test  estimate  statistic   n   df
+        0  cross_sectional_t     0.029      8.568  10  9.0
+        1             patell     0.029      9.224  10  NaN
+        2       corrado_rank     0.029      5.022  10  NaN
+        >>> bool((t["pvalue"] < 0.001).all())      # the planted 3 % is found by every test
+        True
         """
         try:
             from events import statistics
         except ImportError as exc:  # the statistics module is written separately
             raise ImportError(f"events.statistics is not available ({exc}); tests() needs it") from exc
         wins = [_check_window(w, "windows") for w in (windows or self.windows)]
+        cache_key = (None if tests is None else tuple(tests), tuple(wins), bool(bhar))
+        if cache_key in self._tests_cache:
+            return self._tests_cache[cache_key].copy()
         for w in wins:
             if w[0] < self.arrays.rel_days[0] or w[1] > self.arrays.rel_days[-1]:
                 raise InputError(f"windows: {w} is outside the event window {self.study.event_window}")
@@ -765,7 +843,9 @@ class EventStudyResults:
                    "n": r.n, "df": r.df}
             row.update(r.extra or {})
             rows.append(row)
-        return pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        self._tests_cache[cache_key] = table
+        return table.copy()
 
     def _bhar_for(self, w: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         s = self._window_cols(w)
@@ -776,7 +856,32 @@ class EventStudyResults:
 
     # ---- reporting --------------------------------------------------------------------------
     def summary(self) -> Summary:
-        """A printable summary: setup, outcomes, CAAR per window and the test table."""
+        """A printable summary: setup, outcomes, CAAR per window and the test table.
+
+        ``print(res.summary())`` gives text; in a notebook the summary renders as HTML.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from events import EventStudy
+        >>> rng = np.random.default_rng(0)
+        >>> dates = pd.bdate_range("2024-01-01", periods=300)
+        >>> market = pd.Series(rng.normal(0, 0.01, 300), index=dates)
+        >>> returns = pd.DataFrame({f"S{i}": market + rng.normal(0, 0.01, 300) for i in range(10)})
+        >>> returns.iloc[280] += 0.03                    # plant a 3 % abnormal return on day 0
+        >>> firms = pd.DataFrame({"event_id": "e1", "symbol": returns.columns, "event_date": dates[280]})
+        >>> res = EventStudy(returns, market=market, windows=[(0, 0)]).fit(firms)
+        >>> print(res.summary())                    # doctest: +ELLIPSIS
+        Event study results
+        ===...
+        Model:                          market  Estimated:                          10
+        ...
+        CAAR by window
+        ------------------------------------------------------------------------------
+        window  t1  t2      caar  n
+        (0, 0)   0   0 0.0294257 10
+        ...
+        """
         st = self.study
         counts = self._outcomes["outcome"].value_counts()
         header = [

@@ -11,11 +11,13 @@ notebook, the CLI and the report builder share one set of numbers. Nothing is fa
 symbol the price source lacks: it is listed in :attr:`Analysis.unavailable_symbols`, its
 event-firm pairs get the outcome ``no_data`` and its metrics are ``NaN``.
 
->>> from screener.analysis import Analysis
->>> a = Analysis()                              # doctest: +SKIP  (bundled snapshot)
->>> a.results.caar                              # doctest: +SKIP  every seed event
->>> a.exposure.query("theme_id == 'ai-compute'")  # doctest: +SKIP
->>> a.provenance                                # doctest: +SKIP
+On the bundled snapshot (every seed event, every theme)::
+
+    >>> from screener.analysis import Analysis
+    >>> a = Analysis()
+    >>> a.results.caar                                # doctest: +SKIP
+    >>> a.exposure.query("theme_id == 'ai-compute'")  # doctest: +SKIP
+    >>> a.provenance                                  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ STAGES: tuple[str, ...] = (
     "seeds", "prices", "returns", "event_firms", "results", "metrics",
     "text_exposure", "event_exposure", "return_exposure", "exposure",
 )
+
+#: Count columns of the exposure frame (filled with 0 where a component was not measured).
+_COUNT_COLUMNS = ("text_n_mentions", "text_n_comentions", "text_n_documents", "event_n", "event_n_unsigned",
+                  "event_n_missing", "return_n", "return_n_constituents", "composite_n_components")
 
 #: Model names accepted with a hyphen, as the CLI spells them.
 _MODEL_ALIASES = {"market-adjusted": "market_adjusted", "constant-mean": "constant_mean",
@@ -159,8 +165,8 @@ class Analysis:
         after the estimation window).
     date_policy : str
         ``next`` (default), ``previous``, ``exact`` or ``skip``.
-    min_estimation_obs : int
-        Minimum valid estimation returns (default 120).
+    min_estimation_obs : int, optional
+        Minimum valid estimation returns (default: half the estimation window, 120 of 240).
     exposure_window : (int, int), optional
         Window of the standardised CARs behind the event-response exposure; default
         ``(-1, 1)`` when it is one of ``windows``, else the first window.
@@ -187,6 +193,19 @@ class Analysis:
     ------
     InputError
         Invalid parameters (checked before any data is read).
+
+    Examples
+    --------
+    Parameters are checked at once; data is read on first use of a stage:
+
+    >>> from screener.analysis import Analysis
+    >>> a = Analysis(model="market-adjusted", windows=["0,0", "-1,1"])
+    >>> a.params.model, a.params.windows, a.params.min_estimation_obs
+    ('market_adjusted', ((0, 0), (-1, 1)), 120)
+    >>> Analysis(estimation="-250,0")
+    Traceback (most recent call last):
+    ...
+    screener.errors.InputError: estimation=(-250, 0) overlaps the event window ...
     """
 
     def __init__(
@@ -198,7 +217,7 @@ class Analysis:
         windows: Iterable[Sequence[int] | str] | None = None,
         event_window: Sequence[int] | str | None = None,
         date_policy: str = "next",
-        min_estimation_obs: int = 120,
+        min_estimation_obs: int | None = None,
         exposure_window: Sequence[int] | str | None = None,
         weights: Mapping[str, float] | None = None,
         text_unit: str = "sentence",
@@ -227,6 +246,9 @@ class Analysis:
             xw = parse_window(exposure_window, "exposure_window")
             if xw not in wins:
                 raise InputError(f"exposure_window {xw} is not one of the windows {list(wins)}")
+        if min_estimation_obs is None:
+            # half the estimation window: 120 of the default 240 days
+            min_estimation_obs = max((est[1] - est[0] + 1) // 2, 3)
         if text_unit not in ("sentence", "paragraph"):
             raise InputError(f"text_unit must be 'sentence' or 'paragraph', not {text_unit!r}")
         if as_of is not None:
@@ -265,11 +287,21 @@ class Analysis:
             self.notes.append(message)
 
     def _collect(self, caught: list[warnings.WarningMessage]) -> None:
+        import re
+
+        no_adjusted: list[str] = []
         for w in caught:
             if issubclass(w.category, SemiscreenWarning):
-                self._note(str(w.message))
+                m = re.match(r"^(\S+): no adjusted close in ", str(w.message))
+                if m:
+                    no_adjusted.append(m.group(1))
+                else:
+                    self._note(str(w.message))
             else:  # not ours: pass it on
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        if no_adjusted:
+            self._note(f"no adjusted close for {len(no_adjusted)} symbol(s), close used instead (returns not "
+                       f"dividend-adjusted): {', '.join(no_adjusted)}")
 
     # ------------------------------------------------------------------ seed datasets
     def _path(self, name: str, filename: str) -> Path:
@@ -438,13 +470,25 @@ class Analysis:
 
     @cached_property
     def as_of(self) -> "pd.Timestamp":
-        """Date of the screening metrics and return exposure."""
+        """Date of the screening metrics and return exposure.
+
+        Default: the latest date by which at least 90 % of the equities with prices still have
+        one (price histories in a snapshot end on different dates; a common date keeps trailing
+        returns comparable). Each security is then measured up to its own last price on or
+        before that date (see :func:`screener.metrics.screening_metrics`).
+        """
         import pandas as pd
 
         if self.params.as_of is not None:
             return pd.Timestamp(self.params.as_of)
-        r = self.returns.returns
-        return r.index[-1] if len(r.index) else pd.NaT
+        u = self.universe
+        equities = [s for s in u.loc[u["asset_type"] == "equity", "symbol"] if s in self.prices]
+        last = sorted(self.prices[s].index.max() for s in equities if len(self.prices[s]))
+        if not last:
+            return pd.NaT
+        # The latest date by which at least 90 % of the priced equities still have a price, so
+        # every screen compares securities over (nearly) the same dates.
+        return pd.Timestamp(last[int(0.1 * (len(last) - 1))]).normalize()
 
     # ------------------------------------------------------------------ event study
     @cached_property
@@ -458,10 +502,12 @@ class Analysis:
         from events.study import EventStudy
 
         p = self.params
-        if check_only:
+        if check_only:  # a tiny frame: only the parameters are checked
             import pandas as pd
 
-            market = pd.Series([], dtype="float64", index=returns.index, name="m")
+            index = pd.DatetimeIndex(["2025-01-02", "2025-01-03", "2025-01-06"], name="date")
+            returns = pd.DataFrame({"X": [0.01, -0.01, 0.0]}, index=index)
+            market = pd.Series([0.0, 0.01, -0.01], index=index, name="m")
             return EventStudy(returns, market=market, model=p.model, estimation=p.estimation,
                               windows=list(p.windows), event_window=p.event_window, date_policy=p.date_policy,
                               min_estimation_obs=p.min_estimation_obs)
@@ -519,6 +565,76 @@ class Analysis:
         if event_id not in ids:
             raise InputError(_unknown_message("event id", event_id, ids))
         return self.results.select(event_ids=[event_id])
+
+    def study_events(self, event_ids: Sequence[str]) -> "EventStudyResults":
+        """A separate event study of some catalog events only (their pairs alone in the fit).
+
+        Raises
+        ------
+        InputError
+            An unknown event id (the message suggests close matches and lists the valid ones).
+        """
+        ids = list(self.catalog["event_id"])
+        for e in event_ids:
+            if e not in ids:
+                raise InputError(_unknown_message("event id", e, ids))
+        ef = self.event_firms[self.event_firms["event_id"].isin(list(event_ids))]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = self.study.fit(ef)
+        self._collect(caught)
+        return res
+
+    def car_table(self, results: "EventStudyResults | None" = None) -> "pd.DataFrame":
+        """One row per event-firm pair: who, day 0, outcome, a ``car[t1,t2]`` column per window, ``scar``.
+
+        Parameters
+        ----------
+        results : EventStudyResults, optional
+            Default :attr:`results` (every catalog event).
+
+        Returns
+        -------
+        DataFrame
+            ``event_id, symbol, name, role, expected_sign, event_date, outcome``, ``car[t1,t2]``
+            per window (``NaN`` for pairs not estimated), ``scar`` (the CAR of the exposure
+            window divided by its standard deviation) and ``note`` (what the outcome means).
+        """
+        import numpy as np
+        import pandas as pd
+
+        from events.study import OUTCOMES
+        from screener.report.model import car_column, window_label
+
+        res = self.results if results is None else results
+        out = res.outcomes
+        names = dict(zip(self.universe["symbol"], self.universe["name"]))
+        table = pd.DataFrame({
+            "event_id": out["event_id"].astype(str),
+            "symbol": out["symbol"].astype(str),
+            "name": out["symbol"].map(names).astype("str"),
+            "role": out["role"] if "role" in out.columns else "",
+            "expected_sign": out["expected_sign"] if "expected_sign" in out.columns else np.nan,
+            "event_date": out["event_date"],
+            "outcome": out["outcome"].astype(str),
+        })
+        car = res.car
+        keys = ["event_id", "symbol"]
+        for w in res.windows:
+            sub = car[(car["t1"] == w[0]) & (car["t2"] == w[1])][keys + ["car", "car_sd"]]
+            sub = sub.rename(columns={"car": car_column(w), "car_sd": f"sd{window_label(w)}"})
+            table = table.merge(sub, on=keys, how="left", validate="one_to_one")
+        xw = self.params.exposure_window
+        if xw in res.windows:
+            num = table[car_column(xw)].to_numpy(dtype=float)
+            den = table[f"sd{window_label(xw)}"].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                table["scar"] = np.where(den > 0, num / den, np.nan)
+        table = table.drop(columns=[c for c in table.columns if c.startswith("sd[")])
+        table["note"] = out["outcome"].map(OUTCOMES).astype("str").to_numpy()
+        lacking = table["symbol"].isin(set(self.unavailable_symbols)).to_numpy()
+        table.loc[lacking, "note"] = f"no prices for the symbol in the {self.source_name} source"
+        return table
 
     def scar(self, window: tuple[int, int] | None = None) -> "pd.DataFrame":
         """Per pair: CAR, its sd and the standardised CAR ``scar = car / car_sd`` on one window."""
@@ -590,7 +706,7 @@ class Analysis:
         docs = self.documents
         if not docs:
             return None
-        return text_relevance(docs, self.exposure_universe, self.themes, unit=self.params.text_unit)
+        return text_relevance(docs, _joined(self.exposure_universe), _joined(self.themes), unit=self.params.text_unit)
 
     @cached_property
     def event_exposure(self) -> "pd.DataFrame | None":
@@ -622,7 +738,7 @@ class Analysis:
             return None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = return_exposure(r, self.themes, self.benchmark_returns, self.benchmarks,
+            out = return_exposure(r, _joined(self.themes), self.benchmark_returns, self.benchmarks,
                                   sessions=self.returns.sessions, as_of=self.as_of, symbols=symbols)
         self._collect(caught)
         return out
@@ -653,6 +769,10 @@ class Analysis:
         comp = composite_exposure(components, weights)
         keys = ["symbol", "theme_id"]
         comp = grid.merge(comp, on=keys, how="left")
+        # An N is a count: a component not measured for a row rests on 0 observations.
+        for col in _COUNT_COLUMNS:
+            if col in comp.columns:
+                comp[col] = comp[col].fillna(0).astype("int64")
         comp = comp.sort_values(["theme_id", "composite_rank", "symbol"], na_position="last", kind="stable")
         return comp.reset_index(drop=True)
 
@@ -722,6 +842,18 @@ class Analysis:
             "pandas": pd.__version__,
             "numpy": np.__version__,
         }
+
+
+def _joined(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """``frame`` with its list cells (aliases, keywords, core symbols) as ``;``-joined text.
+
+    The loaders return lists; the exposure functions read ``;``-separated cells.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, (list, tuple))).any():
+            out[col] = out[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    return out
 
 
 def _empty_returns() -> "pd.DataFrame":

@@ -104,6 +104,20 @@ def parse_filter(text: str) -> Filter:
     ------
     InputError
         If the text is not of that form.
+
+    Examples
+    --------
+    >>> from screener.filters import parse_filter
+    >>> parse_filter("vol_60d < 0.5")
+    Filter(field='vol_60d', op='<', value=0.5, text='vol_60d < 0.5')
+    >>> parse_filter("ret_ytd > 20%").value            # percentages become fractions
+    0.2
+    >>> parse_filter("exchange in XSHG,XHKG").value
+    ['XSHG', 'XHKG']
+    >>> parse_filter("vol_60d <")
+    Traceback (most recent call last):
+    ...
+    screener.errors.InputError: cannot parse filter 'vol_60d <': expected 'FIELD OP VALUE' ...
     """
     m = _FILTER_RE.match(text)
     if not m:

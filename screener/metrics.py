@@ -169,6 +169,29 @@ def screening_metrics(
         One row per column of ``prices``, columns :data:`METRIC_COLUMNS` (see the module
         docstring and ``docs/screening.md``).
 
+    Examples
+    --------
+    Two synthetic securities: ``AAA`` a random walk, ``BBB`` growing 0.1 % every business day
+    (no volatility, no drawdown; 23 business days from 30 September to 31 October, so
+    ``ret_1m = 1.001 ** 23 - 1``):
+
+    >>> import numpy as np, pandas as pd
+    >>> from screener.metrics import screening_metrics
+    >>> dates = pd.bdate_range("2025-01-01", "2025-10-31")
+    >>> rng = np.random.default_rng(0)
+    >>> prices = pd.DataFrame({"AAA": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(dates)))),
+    ...                        "BBB": 50 * 1.001 ** np.arange(len(dates))}, index=dates)
+    >>> m = screening_metrics(prices, as_of="2025-10-31").set_index("symbol")
+    >>> m[["ret_1m", "vol_60d", "vol_60d_n", "max_drawdown_1y"]].round(4)
+            ret_1m  vol_60d  vol_60d_n  max_drawdown_1y
+    symbol
+    AAA    -0.0012   0.1578         60          -0.1123
+    BBB     0.0233   0.0000         60           0.0000
+    >>> m.loc["BBB", "ret_1m_from"]                   # the base date of ret_1m
+    Timestamp('2025-09-30 00:00:00')
+    >>> round(1.001 ** 23 - 1, 4)
+    0.0233
+
     Raises
     ------
     InputError

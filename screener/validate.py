@@ -675,6 +675,28 @@ def validate_seeds(
     -------
     ValidationReport
         ``.ok``, ``.problems``, ``.to_frame()``, ``.raise_if_failed()``.
+
+    Examples
+    --------
+    >>> from screener.validate import validate_seeds
+    >>> validate_seeds().ok                             # the project's seeds/
+    True
+
+    A copy of ``events.csv`` with an impossible date: every problem names file, row and column.
+
+    >>> import pathlib, shutil, tempfile
+    >>> from screener.paths import seeds_dir
+    >>> header, first = (seeds_dir() / "events.csv").read_text(encoding="utf-8").splitlines()[:2]
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> bad = folder / "events.csv"
+    >>> _ = bad.write_text(header + "\\n" + first.replace(first.split(",")[1], "2024-04-31", 1) + "\\n",
+    ...                    encoding="utf-8")
+    >>> report = validate_seeds([bad])
+    >>> report.ok
+    False
+    >>> print(str(report.problems[0]).replace(str(folder), "<tmp>"))
+    <tmp>/events.csv, row 2, column 'announced_at': not a valid calendar date (value '2024-04-31')
+    >>> shutil.rmtree(folder)
     """
     problems: list[Problem] = []
     notes: list[str] = []

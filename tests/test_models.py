@@ -18,7 +18,7 @@ import statsmodels.api as sm
 
 from events import EventStudy
 from events.models import MODELS, get_model
-from screener.errors import InputError
+from screener.errors import EstimationWarning, InputError
 
 EST = (-150, -6)
 EVT = (-2, 4)
@@ -141,14 +141,21 @@ def test_market_adjusted_is_exact():
     assert a.k == 0
     for i, (eid, sym) in enumerate(_pair_rows(res)):
         date = ef.loc[(ef.event_id == eid) & (ef.symbol == sym), "event_date"].iloc[0]
-        ses, p0 = _positions(R, sym, date)
+        # default sessions: dates where the security or its benchmark has a return
+        ses, p0 = _positions(R, sym, date, sessions=R.index[R[sym].notna() | m.reindex(R.index).notna()])
         ar_all = (R[sym] - m).reindex(ses).to_numpy()
-        est = ar_all[p0 + EST[0]: p0 + EST[1] + 1]
+        # a return right after a missing day spans two sessions and is left out of the estimation
+        after_gap = np.r_[False, ~np.isfinite(ar_all[:-1])] & np.isfinite(ar_all)
+        est = np.where(after_gap, np.nan, ar_all)[p0 + EST[0]: p0 + EST[1] + 1]
         est = est[np.isfinite(est)]
-        np.testing.assert_allclose(a.evt_ar[i], ar_all[p0 + EVT[0]: p0 + EVT[1] + 1], atol=1e-15)
+        evt = np.where(after_gap, np.nan, ar_all)[p0 + EVT[0]: p0 + EVT[1] + 1]
+        np.testing.assert_allclose(a.evt_ar[i], evt, atol=1e-15)
         s2 = est @ est / len(est)
         np.testing.assert_allclose(a.sigma[i] ** 2, s2, rtol=1e-12)
-        np.testing.assert_allclose(a.evt_cov[i], s2 * np.eye(EVT[1] - EVT[0] + 1), rtol=1e-12)
+        V = s2 * np.eye(EVT[1] - EVT[0] + 1)
+        V[~np.isfinite(evt), :] = np.nan  # no variance for a missing abnormal return
+        V[:, ~np.isfinite(evt)] = np.nan
+        np.testing.assert_allclose(a.evt_cov[i], V, rtol=1e-12)
         assert a.dof[i] == len(est) == a.n_est[i]
 
 
@@ -191,7 +198,8 @@ def test_trade_to_trade_matches_statsmodels_wls():
         ar = y[evt] - Z[evt] @ fit.params
         np.testing.assert_allclose(res.arrays.evt_ar[i], ar, atol=1e-10, equal_nan=True)
         ok = np.isfinite(ar)
-        V = fit.scale * np.diag(np.where(ok, n[evt], 1.0)) + np.nan_to_num(Z[evt]) @ fit.cov_params() @ np.nan_to_num(Z[evt]).T
+        Z0 = np.nan_to_num(Z[evt])
+        V = fit.scale * np.diag(np.where(ok, n[evt], 1.0)) + Z0 @ fit.cov_params() @ Z0.T
         np.testing.assert_allclose(res.arrays.evt_cov[i][np.ix_(ok, ok)], V[np.ix_(ok, ok)], rtol=1e-9)
         # the default drops multi-session returns instead and uses fewer observations
         assert default.arrays.n_est[i] < res.arrays.n_est[i]
@@ -244,3 +252,22 @@ def test_estudy2_textbook_defaults_differ_only_in_model_stage_conventions(estudy
     ratio_e2 = e2.evt_cov / e2.sigma[:, None, None] ** 2
     np.testing.assert_allclose(ratio_tb[full], ratio_e2[full], rtol=1e-10)
     assert not np.allclose(ratio_tb[~full], ratio_e2[~full], rtol=1e-6)
+
+
+def test_collinear_factors_give_singular_design_not_garbage():
+    R, m, F, ef = _simple_panel(12)
+    F = F.assign(dup=2.0 * F["smb"])  # perfectly collinear with smb
+    with pytest.warns(EstimationWarning, match="singular_design: 9"):
+        res = EventStudy(R, factors=F, model="factor", estimation=EST, windows=[(0, 0)], event_window=EVT,
+                         min_estimation_obs=100).fit(ef)
+    assert res.n_pairs == 0 and (res.outcomes["outcome"] == "singular_design").all()
+    # a factor that is constant over one pair's estimation window only
+    F2 = F.drop(columns="dup")
+    first = ef.iloc[0]
+    F2.loc[:first["event_date"], "hml"] = 0.001
+    with pytest.warns(EstimationWarning, match="singular_design"):
+        res2 = EventStudy(R, factors=F2, model="factor", estimation=EST, windows=[(0, 0)], event_window=EVT,
+                          min_estimation_obs=100).fit(ef)
+    got = res2.outcomes.set_index(["event_id", "symbol"])["outcome"]
+    assert got[(first["event_id"], first["symbol"])] == "singular_design"
+    assert (got != "singular_design").sum() >= 1

@@ -70,15 +70,37 @@ def test_session_event_date_is_day_zero_under_every_policy():
 
 
 def test_event_time_counts_the_securitys_own_sessions():
-    """A security missing days has them skipped: relative day 1 is its next session."""
+    """Days the market traded and the security did not stay in event time as missing returns.
+
+    Without ``sessions=``, a security's sessions are the dates on which it or its benchmark has
+    a return, so a two-day gap is not squeezed out of event time; the return after the gap spans
+    three sessions and is left out (outcome ``halt_in_event_window``), never taken as a one-day
+    return.
+    """
     R, m = _returns()
     R.loc["2024-03-06":"2024-03-07", "BBB"] = np.nan  # BBB did not trade these two days
     ef = pd.DataFrame({"event_id": ["e", "e"], "symbol": ["AAA", "BBB"], "event_date": ["2024-03-05"] * 2})
     res, _ = _fit(R, m, ef)
     ar = res.ar.set_index(["symbol", "rel_day"])
     assert ar.loc[("AAA", 1), "date"] == pd.Timestamp("2024-03-06")
-    assert ar.loc[("BBB", 1), "date"] == pd.Timestamp("2024-03-08")
-    assert res.outcomes["outcome"].tolist() == ["ok", "ok"]
+    assert ar.loc[("BBB", 1), "date"] == pd.Timestamp("2024-03-06")
+    assert ar.loc[("BBB", 3), "date"] == pd.Timestamp("2024-03-08")
+    assert ar.loc[[("BBB", 1), ("BBB", 2), ("BBB", 3)], "ar"].isna().all()  # day 3 spans 3 sessions
+    outcomes = res.outcomes.set_index("symbol")["outcome"]
+    assert outcomes["AAA"] == "ok" and outcomes["BBB"] == "halt_in_event_window"
+
+
+def test_default_sessions_match_explicit_sessions():
+    """The benchmark-based default gives the same estimates as passing the calendar's sessions."""
+    R, m = _returns()
+    R.loc["2024-03-06":"2024-03-07", "BBB"] = np.nan
+    R.iloc[10:14, R.columns.get_loc("AAA")] = np.nan  # a gap inside the estimation window
+    ef = pd.DataFrame({"event_id": ["e", "e"], "symbol": ["AAA", "BBB"], "event_date": ["2024-03-05"] * 2})
+    res_default, _ = _fit(R, m, ef)
+    res_explicit, _ = _fit(R, m, ef, sessions={"AAA": DATES, "BBB": DATES})
+    cols = ["symbol", "rel_day", "date", "ar"]
+    pd.testing.assert_frame_equal(res_default.ar[cols], res_explicit.ar[cols])
+    pd.testing.assert_frame_equal(res_default.params, res_explicit.params)
 
 
 def test_halt_across_event_window_with_sessions():
@@ -163,7 +185,8 @@ def test_no_benchmark_per_security():
     # AAA's expected return used IDX2
     p = res.params.iloc[0]
     ar0 = res.ar.set_index("rel_day").loc[0]
-    np.testing.assert_allclose(ar0["ar"], R.loc["2024-05-01", "AAA"] - p["alpha"] - p["beta"] * M.loc["2024-05-01", "IDX2"])
+    expected = p["alpha"] + p["beta"] * M.loc["2024-05-01", "IDX2"]
+    np.testing.assert_allclose(ar0["ar"], R.loc["2024-05-01", "AAA"] - expected)
 
 
 def test_clean_estimation_drops_other_event_windows_of_the_same_firm():
@@ -237,3 +260,16 @@ def test_nothing_estimable_gives_empty_results_not_a_crash():
     assert "unknown_symbol" in str(res.summary())
     empty, w = _fit(R, m, pd.DataFrame(columns=["event_id", "symbol", "event_date"]))
     assert empty.n_pairs == 0 and empty.outcomes.empty and not w
+
+
+def test_spans_frame_marks_multi_session_returns():
+    R, m = _returns()
+    spans = pd.DataFrame(1.0, index=R.index, columns=R.columns)
+    spans.loc["2024-02-01", "AAA"] = 3  # the return of that day covers three sessions
+    base, _ = _fit(R, m, _one(date="2024-05-01"))
+    marked, _ = _fit(R, m, _one(date="2024-05-01"), spans=spans)
+    ob, om = base.outcomes.iloc[0], marked.outcomes.iloc[0]
+    assert om["n_est_excluded_span"] == 1 and ob["n_est_excluded_span"] == 0
+    assert om["n_est"] == ob["n_est"] - 1
+    i = np.flatnonzero(marked.arrays.est_day[0] == (pd.Timestamp("2024-02-01") - pd.Timestamp("1970-01-01")).days)
+    assert len(i) == 1 and np.isnan(marked.arrays.est_ar[0, i[0]])

@@ -36,9 +36,9 @@ def _panel(seed: int = 7):
     for s, b in zip(syms, betas):
         data[s] = 0.0002 + b * m.fillna(0).to_numpy() + rng.normal(0, 0.02, len(dates))
     R = pd.DataFrame(data, index=dates)
-    # AAA: random missing days (no sessions given: those dates are simply not its sessions)
+    # AAA: random missing days (no sessions given: missing returns on days the market traded)
     R.iloc[rng.choice(len(dates), 25, replace=False), 0] = np.nan
-    # BBB: its own calendar, a different set of holidays (dates absent from its sessions)
+    # BBB: more missing days (without sessions=, gaps in event time where the market traded)
     bbb_holidays = rng.choice(len(dates), 15, replace=False)
     R.iloc[bbb_holidays, 1] = np.nan
     # CCC: sessions given; halts inside sessions -> the next return spans several sessions
@@ -61,17 +61,21 @@ def _reference(R, m, sessions, ef, model="market"):
     out = []
     for row in ef.itertuples():
         s = row.symbol
-        ses = sessions[s] if s in sessions else R.index[R[s].notna()]
+        if s in sessions:
+            ses = sessions[s]
+        elif model == "constant_mean":  # no market: the dates with a return
+            ses = R.index[R[s].notna()]
+        else:  # default: the dates on which the security or its benchmark has a return
+            ses = R.index[R[s].notna() | m.reindex(R.index).notna()]
         y = R[s].reindex(ses).to_numpy()
         x = m.reindex(ses).to_numpy()
-        # span of each return in the security's own sessions (halts inside given sessions)
+        # span of each return in the security's sessions (gaps and halts inside its sessions)
         span = np.ones(len(ses))
-        if s in sessions:
-            last = None
-            for p in range(len(ses)):
-                if np.isfinite(y[p]):
-                    span[p] = 1 if last is None else p - last
-                    last = p
+        last = None
+        for p in range(len(ses)):
+            if np.isfinite(y[p]):
+                span[p] = 1 if last is None else p - last
+                last = p
         p0 = bisect.bisect_left(list(ses), row.event_date)
         est = [p0 + t for t in range(EST[0], EST[1] + 1) if 0 <= p0 + t < len(ses)]
         need_x = model == "market"
@@ -148,6 +152,9 @@ def test_car_variance_is_the_full_quadratic_form(fitted):
         ar = r["ar"][s]
         ok = np.isfinite(ar)
         Vw = r["V"][s, s][np.ix_(ok, ok)]
+        if not ok.any():  # no return at all in the window: no CAR (never a zero)
+            assert np.isnan(row.car) and row.n_days == 0
+            continue
         np.testing.assert_allclose(row.car, ar[ok].sum(), atol=1e-12)
         np.testing.assert_allclose(row.car_sd**2, Vw.sum(), rtol=1e-10)
         assert row.n_days == ok.sum()

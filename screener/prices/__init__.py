@@ -65,6 +65,20 @@ def open_source(
         ``--prices`` wins; then ``--cache-dir``; otherwise the bundled snapshot
         (:class:`SnapshotSource`), which raises :class:`~screener.errors.DataUnavailableError`
         if it has not been built.
+
+    Examples
+    --------
+    >>> from screener.prices import open_source
+    >>> source = open_source()                      # no options: the bundled snapshot
+    >>> source
+    SnapshotSource(name='snapshot')
+    >>> frames = source.load_many(["NVDA", "688256.SS"], start="2025-04-14", end="2025-04-22")
+    >>> list(frames["NVDA"].columns)
+    ['open', 'high', 'low', 'close', 'adj_close', 'volume']
+    >>> frames["NVDA"].index.strftime("%m-%d").tolist()       # Good Friday 04-18: New York closed
+    ['04-14', '04-15', '04-16', '04-17', '04-21', '04-22']
+    >>> frames["688256.SS"].index.strftime("%m-%d").tolist()  # Shanghai open
+    ['04-14', '04-15', '04-16', '04-17', '04-18', '04-21', '04-22']
     """
     if prices_dir is not None:
         return LocalDirectorySource(prices_dir)

@@ -272,6 +272,18 @@ class PriceSource(ABC):
         errors : {"raise", "skip"}
             On a symbol the source does not have: raise one :class:`DataUnavailableError`
             naming every missing symbol (after trying all), or leave it out.
+
+        Examples
+        --------
+        >>> from screener.prices import SnapshotSource
+        >>> source = SnapshotSource()
+        >>> frames = source.load_many(["ASML.AS", "ASML", "IFX.DE"], start="2025-09-01", errors="skip")
+        >>> list(frames)                         # IFX.DE is not in the snapshot: left out
+        ['ASML.AS', 'ASML']
+        >>> source.load_many(["ASML", "IFX.DE"])
+        Traceback (most recent call last):
+        ...
+        screener.errors.DataUnavailableError: ...IFX.DE...
         """
         if errors not in ("raise", "skip"):
             raise InputError(f"errors must be 'raise' or 'skip', not {errors!r}")

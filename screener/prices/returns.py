@@ -181,6 +181,26 @@ def returns_panel(
     Returns
     -------
     ReturnsPanel
+
+    Examples
+    --------
+    >>> from screener.prices import open_source, returns_panel
+    >>> frames = open_source().load_many(["NVDA", "688256.SS", "688041.SS"], start="2025-04-01", end="2025-06-30")
+    >>> panel = returns_panel(frames)
+    >>> panel.calendars
+    {'NVDA': 'XNYS', '688256.SS': 'XSHG', '688041.SS': 'XSHG'}
+
+    Good Friday (2025-04-18) is a Shanghai session but not a New York one: Nvidia has no
+    return that day (missing, never 0):
+
+    >>> panel.returns.loc["2025-04-18"].isna().to_dict()
+    {'NVDA': True, '688256.SS': False, '688041.SS': False}
+
+    Hygon (688041.SS) was halted for ten sessions; its first return after the halt spans 11:
+
+    >>> panel.multi_session().round({"return": 3})
+          symbol       date  span  return
+    0  688041.SS 2025-06-10    11   0.043
     """
     mics = dict(mics or {})
     if kind not in _KINDS:

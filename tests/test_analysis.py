@@ -1,0 +1,237 @@
+"""The analysis pipeline (screener.analysis) on the bundled snapshot and on planted synthetic data.
+
+Numbers are checked against independent computations: prices read straight from the snapshot's
+Parquet files with pyarrow, statsmodels OLS for the market model, hashlib for checksums, and a
+synthetic price folder with a planted day-0 effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import statsmodels.api as sm
+
+from screener.analysis import Analysis, parse_window
+from screener.errors import InputError
+from screener.paths import seeds_dir, snapshot_dir
+
+INTEL_STAKE = "intel-us-government-stake-2025-08"
+
+
+def _closes(symbol: str) -> pd.Series:
+    """Adjusted close (close where the adjusted one is missing) read straight from the snapshot."""
+    t = pq.read_table(snapshot_dir() / f"{symbol}.parquet").to_pandas()
+    price = t["adj_close"].where(t["adj_close"].notna(), t["close"]) if t["adj_close"].notna().any() else t["close"]
+    return pd.Series(price.to_numpy(dtype=float), index=pd.DatetimeIndex(pd.to_datetime(t["date"])), name=symbol)
+
+
+@pytest.fixture(scope="module")
+def analysis() -> Analysis:
+    a = Analysis()
+    a.compute()
+    return a
+
+
+def test_parse_window_accepts_the_usual_spellings_and_rejects_the_rest():
+    assert parse_window("-1,1") == (-1, 1)
+    assert parse_window("(0, 5)") == (0, 5)
+    assert parse_window([-250, -11]) == (-250, -11)
+    for bad in ("1", "a,b", "3,1", "1,2,3"):
+        with pytest.raises(InputError):
+            parse_window(bad)
+
+
+def test_bad_parameters_fail_before_any_data_is_read():
+    with pytest.raises(InputError, match="valid:"):
+        Analysis(model="capm")
+    with pytest.raises(InputError, match="overlaps"):
+        Analysis(estimation="-250,0")
+    with pytest.raises(InputError, match="not one of the windows"):
+        Analysis(windows=["0,0"], exposure_window="-1,1")
+    # hyphenated names from the CLI are accepted
+    assert Analysis(model="market-adjusted").params.model == "market_adjusted"
+
+
+def test_unavailable_symbols_are_those_the_manifest_lacks(analysis):
+    manifest = json.loads((snapshot_dir() / "manifest.json").read_text(encoding="utf-8"))
+    have = set(manifest["symbols"]) - set(manifest.get("missing", []))
+    universe = pd.read_csv(seeds_dir() / "universe.csv", dtype=str)
+    expected = sorted(set(universe["symbol"]) - have)
+    assert sorted(analysis.unavailable_symbols) == expected
+    assert expected, "the snapshot is expected to lack a few universe symbols"
+    assert any(all(s in n for s in expected[:2]) for n in analysis.notes)
+
+
+def test_pairs_without_prices_get_no_data_not_a_crash(analysis):
+    out = analysis.outcomes
+    links = pd.read_csv(seeds_dir() / "event_securities.csv", dtype=str)
+    assert len(out) == len(links)
+    lacking = out[out["symbol"].isin(analysis.unavailable_symbols)]
+    assert len(lacking) > 0
+    assert set(lacking["outcome"]) == {"no_data"}
+    assert not lacking["included"].any()
+    assert lacking["note"].str.contains("no prices").all()
+
+
+def test_returns_are_computed_on_the_snapshot_prices(analysis):
+    closes = _closes("INTC")
+    expected = closes.loc["2025-08-22"] / closes.loc["2025-08-21"] - 1
+    assert analysis.returns.returns.loc["2025-08-22", "INTC"] == pytest.approx(expected, rel=1e-12)
+    # a Shanghai security is on its own calendar: no return on a Chinese holiday (1 Oct 2025)
+    assert np.isnan(analysis.returns.returns.loc["2025-10-01", "688256.SS"])
+
+
+def test_day_zero_of_the_intel_stake_is_the_announcement_session(analysis):
+    ef = analysis.event_firms
+    row = ef[(ef["event_id"] == INTEL_STAKE) & (ef["symbol"] == "INTC")].iloc[0]
+    assert row["event_date"] == pd.Timestamp("2025-08-22")
+
+
+def test_intel_day0_abnormal_return_matches_statsmodels_market_model(analysis):
+    intc = _closes("INTC").pct_change()
+    spx = _closes("^GSPC").pct_change()
+    from screener.calendars import sessions_for
+
+    sessions = sessions_for("INTC", "2024-01-01", "2025-12-31")
+    pos = sessions.get_loc(pd.Timestamp("2025-08-22"))
+    est_days = sessions[pos - 250: pos - 10]  # relative days -250..-11
+    frame = pd.DataFrame({"y": intc.reindex(est_days), "x": spx.reindex(est_days)}).dropna()
+    fit = sm.OLS(frame["y"], sm.add_constant(frame["x"])).fit()
+    day0 = pd.Timestamp("2025-08-22")
+    expected_ar = intc[day0] - (fit.params["const"] + fit.params["x"] * spx[day0])
+    car = analysis.results.car
+    got = car[(car["event_id"] == INTEL_STAKE) & (car["symbol"] == "INTC") & (car["t1"] == 0) & (car["t2"] == 0)]
+    assert got["car"].iloc[0] == pytest.approx(expected_ar, abs=1e-10)
+    assert expected_ar > 0
+
+
+def test_metrics_match_an_independent_computation(analysis):
+    m = analysis.metrics.set_index("symbol")
+    as_of = analysis.as_of
+    p = _closes("NVDA").loc[:as_of]
+    expected_ytd = p.iloc[-1] / p.loc[:"2024-12-31"].iloc[-1] - 1
+    assert m.loc["NVDA", "ret_ytd"] == pytest.approx(expected_ytd, rel=1e-12)
+    assert m.loc["NVDA", "currency"] == "USD"
+    assert m.loc["688256.SS", "currency"] == "CNY"
+    # every universe symbol has a row; those without prices have no numbers
+    universe = pd.read_csv(seeds_dir() / "universe.csv", dtype=str)
+    assert set(m.index) == set(universe["symbol"])
+    for s in analysis.unavailable_symbols:
+        assert np.isnan(m.loc[s, "ret_ytd"]) and m.loc[s, "vol_60d_n"] == 0
+
+
+def test_default_as_of_leaves_most_equities_with_a_price(analysis):
+    m = analysis.metrics.set_index("symbol")
+    u = analysis.universe
+    equities = [s for s in u.loc[u["asset_type"] == "equity", "symbol"] if s in analysis.prices]
+    on_or_after = [analysis.prices[s].index.max() >= analysis.as_of for s in equities]
+    assert np.mean(on_or_after) >= 0.9
+    assert (m.loc[equities, "last_price_date"] <= analysis.as_of).all()
+
+
+def test_exposure_has_every_security_and_theme_with_counts(analysis):
+    exp = analysis.exposure
+    u = analysis.universe
+    expected_symbols = set(u.loc[u["asset_type"] != "index", "symbol"])
+    assert set(exp["symbol"]) == expected_symbols
+    assert set(exp["theme_id"]) == set(analysis.themes["theme_id"])
+    assert len(exp) == len(expected_symbols) * len(analysis.themes)
+    for col in ("text_n_mentions", "event_n", "return_n", "composite_n_components"):
+        assert exp[col].dtype == "int64" and (exp[col] >= 0).all()
+    # the composite is the weighted mean of the available z-scores (default weights)
+    w = analysis.params.weights
+    z = exp[["z_text", "z_event", "z_return"]].to_numpy()
+    weights = np.array([w["text"], w["event"], w["return"]])
+    have = ~np.isnan(z)
+    expected = np.where(have.any(axis=1), np.nansum(z * weights, axis=1) / (have * weights).sum(axis=1), np.nan)
+    np.testing.assert_allclose(exp["composite"].to_numpy(), expected, rtol=1e-12, equal_nan=True)
+
+
+def test_event_exposure_uses_the_standardised_car_of_the_exposure_window(analysis):
+    scar = analysis.scar()
+    assert set(zip(scar["t1"], scar["t2"])) == {analysis.params.exposure_window}
+    ok = scar["car_sd"] > 0
+    np.testing.assert_allclose(scar.loc[ok, "scar"], scar.loc[ok, "car"] / scar.loc[ok, "car_sd"])
+
+
+def test_provenance_records_versions_parameters_and_checksums(analysis):
+    prov = analysis.provenance
+    from screener import __version__
+
+    assert prov["package_version"] == __version__
+    assert prov["parameters"]["model"] == "market"
+    assert prov["parameters"]["estimation"] == [-250, -11]
+    assert prov["price_source"]["name"] == "snapshot"
+    manifest = snapshot_dir() / "manifest.json"
+    assert prov["snapshot_manifest_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    for name, file in (("events", "events.csv"), ("universe", "universe.csv"), ("themes", "themes.csv")):
+        assert prov["seed_files_sha256"][name] == hashlib.sha256((seeds_dir() / file).read_bytes()).hexdigest()
+    json.dumps(prov)  # serialisable as is
+
+
+def test_study_events_fits_only_the_chosen_events(analysis):
+    res = analysis.study_events([INTEL_STAKE])
+    assert set(res.outcomes["event_id"]) == {INTEL_STAKE}
+    with pytest.raises(InputError, match="Did you mean"):
+        analysis.study_events(["intel-us-government-stake"])
+
+
+# --------------------------------------------------------------------------- planted effect
+
+
+def _write_prices(folder: Path, symbol: str, dates: pd.DatetimeIndex, returns: np.ndarray) -> None:
+    price = 100 * np.cumprod(1 + returns)
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "open": price, "high": price, "low": price, "close": price,
+                  "adj_close": price, "volume": 1_000_000.0}).to_csv(folder / f"{symbol}.csv", index=False)
+
+
+def test_a_planted_day0_effect_is_recovered_from_a_local_price_folder(tmp_path):
+    from screener.calendars import sessions_for
+
+    sessions = sessions_for("NVDA", "2024-06-03", "2025-10-31")
+    rng = np.random.default_rng(7)
+    market = rng.normal(0.0003, 0.01, len(sessions))
+    stock = 0.0002 + 1.3 * market + rng.normal(0, 0.012, len(sessions))
+    day0 = pd.Timestamp("2025-08-22")
+    stock[sessions.get_loc(day0)] += 0.08
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    _write_prices(prices, "^GSPC", sessions, market)
+    _write_prices(prices, "NVDA", sessions, stock)
+    events = pd.read_csv(seeds_dir() / "events.csv", dtype=str, keep_default_na=False).head(1)
+    events = events.assign(event_id="planted-2025-08", announced_at="2025-08-22", timing="before_open",
+                           themes="ai-compute")
+    events.to_csv(tmp_path / "events.csv", index=False)
+    pd.DataFrame({"event_id": ["planted-2025-08"], "symbol": ["NVDA"], "role": ["primary"], "expected_sign": ["1"],
+                  "rationale": ["planted"]}).to_csv(tmp_path / "event_securities.csv", index=False)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = Analysis(prices, events_file=tmp_path / "events.csv",
+                     securities_file=tmp_path / "event_securities.csv", windows=["0,0", "-1,1"])
+        car = a.results.car
+    got = car[(car["symbol"] == "NVDA") & (car["t1"] == 0) & (car["t2"] == 0)]["car"].iloc[0]
+    # the planted 8 % plus that day's noise (sd 1.2 %): well away from zero, close to 0.08
+    assert got == pytest.approx(0.08, abs=0.04)
+    assert "NVDA" not in a.unavailable_symbols and "AMD" in a.unavailable_symbols
+    assert a.provenance["snapshot_manifest_sha256"] is None
+
+
+def test_car_table_has_every_pair_and_nan_cars_for_pairs_not_estimated(analysis):
+    table = analysis.car_table()
+    out = analysis.outcomes
+    assert list(zip(table["event_id"], table["symbol"])) == list(zip(out["event_id"], out["symbol"]))
+    not_estimated = ~out["included"].to_numpy()
+    assert table.loc[not_estimated, "car[0,0]"].isna().all()
+    assert table.loc[~not_estimated, "car[0,0]"].notna().any()
+    car = analysis.results.car
+    w = car[(car["t1"] == -1) & (car["t2"] == 1)].set_index(["event_id", "symbol"])
+    t = table.set_index(["event_id", "symbol"]).loc[w.index]
+    np.testing.assert_allclose(t["scar"], w["car"] / w["car_sd"], rtol=1e-12)

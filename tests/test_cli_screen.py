@@ -1,0 +1,92 @@
+"""``semiscreen screen`` and ``semiscreen fields`` through ``screener.cli.main``."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+
+from screener.cli import main
+from screener.fields import FIELDS
+
+THEME = "china-self-sufficiency"
+
+
+def _csv(capsys, *args: str) -> pd.DataFrame:
+    assert main(["screen", *args, "--format", "csv"]) == 0
+    return pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"symbol": str})
+
+
+def test_theme_screen_contains_cambricon_and_smic(capsys):
+    frame = _csv(capsys, "--theme", THEME)
+    assert {"688256.SS", "688981.SS", "0981.HK"} <= set(frame["symbol"])
+    assert "composite" in frame.columns and "vol_60d" in frame.columns
+    assert (frame["asset_type"] == "equity").all()
+
+
+def test_exchange_segment_where_sort_and_top(capsys):
+    frame = _csv(capsys, "--theme", THEME, "--exchange", "XSHG,XHKG", "--segment", "foundry",
+                 "--where", "vol_60d < 1.5", "--sort", "-composite", "--top", "20")
+    assert len(frame) >= 2 and len(frame) <= 20
+    assert set(frame["exchange"]) <= {"XSHG", "XHKG"} and set(frame["segment"]) == {"foundry"}
+    assert (frame["vol_60d"] < 1.5).all()
+    c = frame["composite"].dropna().to_numpy()
+    assert (c[:-1] >= c[1:]).all()
+    assert {"688981.SS", "0981.HK"} <= set(frame["symbol"])
+
+
+def test_top_cuts_the_sorted_list(capsys):
+    full = _csv(capsys, "--theme", THEME, "--sort", "-ret_ytd")
+    top = _csv(capsys, "--theme", THEME, "--sort", "-ret_ytd", "--top", "3")
+    assert list(top["symbol"]) == list(full["symbol"].head(3))
+
+
+def test_unknown_theme_exits_2_listing_themes(capsys):
+    assert main(["screen", "--theme", "chips"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown theme 'chips'" in err
+    for theme in ("ai-compute", "china-self-sufficiency", "export-controls"):
+        assert theme in err
+
+
+def test_filter_on_a_missing_column_exits_2(capsys):
+    assert main(["screen", "--theme", THEME, "--where", "pe_ratio < 20"]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'pe_ratio'" in err and "vol_60d" in err
+
+
+def test_unparsable_filter_and_empty_screen_exit_2(capsys):
+    assert main(["screen", "--where", "vol_60d <<< 2"]) == 2
+    assert "cannot parse filter" in capsys.readouterr().err
+    assert main(["screen", "--where", "vol_60d < 0.0001"]) == 2
+    assert "removed the remaining" in capsys.readouterr().err
+
+
+def test_columns_option_and_json(capsys):
+    assert main(["screen", "--theme", THEME, "--columns", "symbol,composite", "--top", "4", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 4 and set(records[0]) == {"symbol", "composite"}
+    assert main(["screen", "--columns", "symbol,nope"]) == 2
+    assert "no column 'nope'" in capsys.readouterr().err
+
+
+def test_preset_file(tmp_path, capsys):
+    preset = tmp_path / "my.toml"
+    preset.write_text('theme = "china-self-sufficiency"\nexchange = ["XSHG"]\ntop = 2\n', encoding="utf-8")
+    frame = _csv(capsys, "--preset", str(preset))
+    assert len(frame) == 2 and set(frame["exchange"]) == {"XSHG"} and set(frame["theme_id"]) == {THEME}
+
+
+def test_table_format_prints_a_readable_subset(capsys):
+    assert main(["screen", "--theme", THEME, "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "composite" in out and "ret_1m_from" not in out
+
+
+def test_fields_lists_every_field_with_meaning_and_unit(capsys):
+    assert main(["fields", "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False)
+    assert list(table["name"]) == list(FIELDS)
+    assert (table["meaning"].str.len() > 0).all() and (table["unit"].str.len() > 0).all()
+    assert main(["fields", "--component", "nope"]) == 2
