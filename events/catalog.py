@@ -208,6 +208,18 @@ def load_event_securities(path: str | os.PathLike[str] | None = None) -> pd.Data
     ------
     ValidationError
         Every problem in the file.
+
+    Examples
+    --------
+    >>> import events
+    >>> links = events.load_event_securities()
+    >>> asml = links[links["event_id"] == "asml-mistral-investment-2025-09"].reset_index(drop=True)
+    >>> asml[["symbol", "role", "expected_sign"]]
+          symbol     role  expected_sign
+    0    ASML.AS  primary              0
+    1       ASML     peer              0
+    2       NVDA     peer              0
+    3  ^STOXX50E    index              0
     """
     return load_dataset(_seed_path(path, EVENT_SECURITIES_SPEC.filename), EVENT_SECURITIES_SPEC)
 

@@ -66,6 +66,13 @@ def load_themes(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     ------
     ValidationError
         Every problem in the file (file, line, column, value, message).
+
+    Examples
+    --------
+    >>> import screener
+    >>> themes = screener.load_themes().set_index("theme_id")
+    >>> "688256.SS" in themes.loc["china-self-sufficiency", "core_symbols"]   # lists, not strings
+    True
     """
     from screener.paths import seeds_dir
 

@@ -87,8 +87,13 @@ def load_universe(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> import screener
-    >>> u = screener.load_universe()                          # doctest: +SKIP
-    >>> u.loc[u.segment == "foundry", ["symbol", "exchange"]]  # doctest: +SKIP
+    >>> u = screener.load_universe()
+    >>> cambricon = u.set_index("symbol").loc["688256.SS"]
+    >>> cambricon["exchange"], cambricon["currency"], cambricon["benchmark"], cambricon["aliases_zh"]
+    ('XSHG', 'CNY', '000688.SS', ['寒武纪', '寒武纪-U'])
+    >>> print(u.loc[u["symbol"] == "2330.TW", ["symbol", "exchange", "segment", "benchmark"]].to_string(index=False))
+     symbol exchange segment benchmark
+    2330.TW     XTAI foundry     ^TWII
     """
     from screener.paths import seeds_dir
 

@@ -4,7 +4,8 @@ The examples are documentation a user copies first, so they must run as written:
 the bundled snapshot or on tiny synthetic data. Every public module of both packages is
 collected (private ``_name`` modules and the CLI's private helpers excluded), each docstring
 with examples is one test, and the entry points a user meets first must carry an example that
-actually runs (not only ``+SKIP`` lines).
+actually runs (not only ``+SKIP`` lines). ``docs/index.md``, the map of the docs, must link
+every page of ``docs/``.
 """
 
 from __future__ import annotations
@@ -131,3 +132,17 @@ def test_entry_points_have_running_examples(dotted: str):
     examples = doctest.DocTestParser().get_examples(doc)
     assert any(_runs(e) for e in examples), f"{dotted} has no example that runs (add an Examples section)"
     assert "Examples\n--------" in doc, f"{dotted}: put the examples under a numpydoc 'Examples' heading"
+
+
+def test_docs_index_links_every_page():
+    # docs/index.md is the map of the docs: a new page must appear there, and every link resolve.
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    index = (docs / "index.md").read_text(encoding="utf-8")
+    targets = set(re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", index))
+    missing_pages = sorted(p.name for p in docs.glob("*.md") if p.name != "index.md" and p.name not in targets)
+    assert not missing_pages, f"docs/index.md does not link {', '.join(missing_pages)}"
+    broken = sorted(t for t in targets if not t.startswith("http") and not (docs / t).exists())
+    assert not broken, f"docs/index.md links missing files: {', '.join(broken)}"
