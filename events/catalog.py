@@ -388,6 +388,8 @@ def _line(index_value: Any) -> int | None:
 
 
 def _show(ts: pd.Timestamp) -> str:
+    if not isinstance(ts, pd.Timestamp):  # a caller's own frame may hold strings
+        return str(ts)
     return ts.isoformat() if ts.tzinfo is not None else str(ts.date())
 
 
@@ -462,6 +464,14 @@ def event_firms(
     4  688041.SS  competitor     XSHG             XNAS  after_close 2025-04-16
     5       SOXX       index     XNAS             XNAS  after_close 2025-04-16
     """
+    for frame, what, needed in ((events, "events", ("event_id", "announced_at", "timing")),
+                                (securities, "securities", ("event_id", "symbol", "role", "expected_sign")),
+                                (universe, "universe", ("symbol", "exchange"))):
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError(f"{what} must be a DataFrame, got {type(frame).__name__}")
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise InputError(f"{what} has no column {', '.join(map(repr, missing))} (needs {', '.join(needed)})")
     ev = events
     if event_ids is not None:
         wanted = [event_ids] if isinstance(event_ids, str) else list(event_ids)
@@ -499,9 +509,9 @@ def event_firms(
 
         try:
             dates = day_zero_many(table["announced_at"], table["timing"], table["exchange"], table["primary_exchange"])
-        except CalendarError as exc:
+        except InputError as exc:  # CalendarError, or an announcement that is not a date
             bad = _first_failing(table)
-            raise CalendarError(f"{bad}: {exc}") from None
+            raise (CalendarError if isinstance(exc, CalendarError) else InputError)(f"{bad}: {exc}") from None
         table["event_date"] = dates.to_numpy()
     else:
         table["event_date"] = pd.Series(dtype="datetime64[ns]")

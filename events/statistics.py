@@ -59,6 +59,7 @@ __all__ = [
     "wilcoxon",
     "skewness_adjusted_t",
     "mean_offdiagonal_correlation",
+    "overlap_weighted_correlation",
 ]
 
 PARAMETRIC: list[str] = [
@@ -473,6 +474,114 @@ class _Prepared:
         # each usable pair's z has unit sum of squares: the diagonal adds up to n
         return (float(sums @ sums) - n) / (n * (n - 1)), n
 
+    @cached_property
+    def _group_residual_sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """Unit residuals summed over groups of pairs with identical event-window dates.
+
+        Returns the group of each pair, the event-window dates of each group (G x L, ``-1``
+        where none), the group sums S_g on a compressed calendar axis (G x T_u, the dates on
+        which some sum is non-zero), the column of each calendar date on that axis (``-1``
+        for a dropped date) and T_u. Pairs with the same day-0 date on the same exchange
+        calendar share a group; every test window is a set of columns of these dates.
+        """
+        z, index, _, n_days = self._unit_residuals
+        a = self.arrays
+        # where a pair has no residual (and on every row of an unusable pair) z is 0: those
+        # entries add nothing whatever their index
+        if self.n_pairs:
+            dates = np.ascontiguousarray(a.evt_day, dtype=np.int64)
+            rows_as_bytes = dates.view(np.dtype((np.void, 8 * dates.shape[1]))).ravel()
+            _, first, group = np.unique(rows_as_bytes, return_index=True, return_inverse=True)
+            group_dates = dates[first]
+            group = np.asarray(group).reshape(-1)
+        else:
+            group_dates = np.zeros((0, a.evt_day.shape[1]), dtype=np.int64)
+            group = np.zeros(0, dtype=np.int64)
+        n_groups = len(group_dates)
+        sums = np.bincount(
+            (group[:, None] * n_days + index).ravel(), weights=z.ravel(),
+            minlength=n_groups * n_days,
+        ).reshape(n_groups, n_days)
+        # keep the calendar dates with a non-zero sum (weekends and holidays drop out)
+        used = sums.any(axis=0)
+        column = np.where(used, np.cumsum(used) - 1, -1)
+        return group, group_dates, np.ascontiguousarray(sums[:, used]), column, int(used.sum())
+
+    @staticmethod
+    def _group_sums(
+        group: np.ndarray, column: np.ndarray, index: np.ndarray, z: np.ndarray,
+        rows: np.ndarray, n_groups: int, n_columns: int,
+    ) -> np.ndarray:
+        """Group sums (G x n_columns) of the unit residuals of ``rows`` on the kept dates."""
+        col = column[index[rows]]
+        kept = col >= 0  # every group sums to zero on a dropped date
+        key = group[rows, None] * n_columns + col
+        flat = np.bincount(key[kept], weights=z[rows][kept], minlength=n_groups * n_columns)
+        return flat.reshape(n_groups, n_columns)
+
+    def r_bar_overlap(self, rows: np.ndarray, w: _Window) -> dict[str, float]:
+        """Overlap-weighted mean correlation of the SCARs of ``rows`` on window ``w``.
+
+        With O_ij the number of calendar dates the two windows share and r_ij the
+        calendar-aligned residual correlation, Cov(SCAR_i, SCAR_j) ~ r_ij O_ij / L, and
+
+            r_w = sum_{i != j} r_ij O_ij / (L N (N - 1))
+                = (sum_d ||sum_{i: d in D_i} z_i||^2 - sum_i |D_i|) / (L N (N - 1)),
+
+        the outer sum over the distinct dates d of the windows (D_i the dates of pair i's
+        window). Equal to :meth:`r_bar` when all windows cover the same dates. Cost: one pass
+        over the residuals (O(N T)) plus G L T_u for G groups of pairs with identical dates.
+        """
+        key = ("r_bar_overlap", w.window, rows.size, hash(rows.tobytes()))
+        if key in self._cache:
+            return self._cache[key]
+        from scipy import sparse
+
+        z, index, usable, _ = self._unit_residuals
+        member = np.zeros(self.n_pairs, dtype=bool)
+        member[rows] = True
+        member &= usable
+        n = int(member.sum())
+        out = {"r_bar": float("nan"), "r_bar_classic": float("nan"), "window_overlap": float("nan")}
+        if n < 2:
+            self._cache[key] = out
+            return out
+        group, group_dates, sums_all, column, n_used = self._group_residual_sums
+        n_groups = len(group_dates)
+        left_out = np.flatnonzero(usable & ~member)
+        if left_out.size == 0:
+            sums = sums_all
+        elif left_out.size <= n:
+            sums = sums_all - self._group_sums(group, column, index, z, left_out, n_groups, n_used)
+        else:
+            sums = self._group_sums(
+                group, column, index, z, np.flatnonzero(member), n_groups, n_used
+            )
+        members_per_group = np.bincount(group[member], minlength=n_groups).astype(float)
+        dates = group_dates[:, w.columns]
+        has_date = dates >= 0
+        g_of, l_of = np.nonzero(has_date & (members_per_group[:, None] > 0))
+        distinct, d_of = np.unique(dates[g_of, l_of], return_inverse=True)
+        incidence = sparse.csr_matrix(
+            (np.ones(g_of.size), (np.asarray(d_of).reshape(-1), g_of)),
+            shape=(distinct.size, n_groups),
+        )
+        total = 0.0
+        step = max(1, 4_000_000 // n_used)
+        for start in range(0, distinct.size, step):
+            block = incidence[start:start + step] @ sums
+            total += float(np.einsum("ij,ij->", block, block))
+        date_counts = incidence @ members_per_group  # pairs whose window holds date d
+        diag = float((has_date.sum(axis=1) * members_per_group).sum())
+        scale = w.length * n * (n - 1)
+        out = {
+            "r_bar": (total - diag) / scale,
+            "r_bar_classic": self.r_bar(np.flatnonzero(member))[0],
+            "window_overlap": (float(date_counts @ date_counts) - diag) / scale,
+        }
+        self._cache[key] = out
+        return out
+
 
 def _check_arrays(arrays: EventArrays) -> None:
     if not isinstance(arrays, EventArrays):
@@ -528,7 +637,7 @@ def _result(
         statistic=statistic,
         pvalue=float(pvalue),
         n=w.n if n is None else int(n),
-        df=None if df is None else float(df),
+        df=None if df is None or df < 0 else float(df),  # no pairs: no degrees of freedom, not -1
         extra=extra or {},
     )
 
@@ -721,16 +830,19 @@ def patell(arrays: EventArrays, window: tuple[int, int]) -> TestResult:
     return _patell(_prepare(arrays), window)
 
 
-def _patell(p: _Prepared, window: tuple[int, int], r_bar: float | None = None) -> TestResult:
+def _patell(
+    p: _Prepared, window: tuple[int, int], kp: dict[str, float] | None = None
+) -> TestResult:
     w = p.window(window)
     scar, var, ok = _patell_parts(p, w)
     extra = p.base_extra(w)
     n = int(ok.size)
     z = scar.sum() / np.sqrt(var.sum()) if n else np.nan
     name = "patell"
-    if r_bar is not None:
+    if kp is not None:
         name = "patell_kp"
-        extra["r_bar"] = r_bar
+        r_bar = kp["r_bar"]
+        extra |= kp
         extra["statistic_unadjusted"] = float(z)
         denom = 1.0 + (n - 1) * r_bar
         z = z / np.sqrt(denom) if denom > 0 else np.nan
@@ -740,11 +852,16 @@ def _patell(p: _Prepared, window: tuple[int, int], r_bar: float | None = None) -
 def patell_kp(arrays: EventArrays, window: tuple[int, int]) -> TestResult:
     r"""Patell test adjusted for cross-correlation (Kolari and Pynnonen 2010).
 
-    .. math:: z_{adj} = z_{Patell} \sqrt{\frac{1}{1 + (N-1)\bar r}}
+    .. math:: z_{adj} = z_{Patell} \sqrt{\frac{1}{1 + (N-1)\bar r_w}}
 
-    where :math:`\bar r` (``extra["r_bar"]``) is the mean off-diagonal correlation of the
-    pairs' estimation-window residuals aligned on calendar dates (``est_day``); see
-    :func:`mean_offdiagonal_correlation`. Reference distribution: standard normal.
+    where :math:`\bar r_w` (``extra["r_bar"]``) is the residual correlation weighted by the
+    calendar overlap of the pairs' windows (:func:`overlap_weighted_correlation`). With every
+    window on the same dates it is the mean off-diagonal correlation :math:`\bar r` of KP
+    (2010), reported as ``extra["r_bar_classic"]`` (:func:`mean_offdiagonal_correlation`);
+    pairs whose windows share no date weigh zero (semiscreen's extension for event dates that
+    differ, derived in ``docs/methodology.md``). ``extra["window_overlap"]`` is the mean
+    share of shared window dates, ``extra["statistic_unadjusted"]`` the Patell z. Assumes
+    no event-induced variance. Reference distribution: standard normal.
 
     References
     ----------
@@ -757,8 +874,7 @@ def patell_kp(arrays: EventArrays, window: tuple[int, int]) -> TestResult:
 def _patell_kp(p: _Prepared, window: tuple[int, int]) -> TestResult:
     w = p.window(window)
     _, _, ok = _patell_parts(p, w)
-    r_bar, _ = p.r_bar(w.rows[ok])
-    return _patell(p, window, r_bar=r_bar)
+    return _patell(p, window, kp=p.r_bar_overlap(w.rows[ok], w))
 
 
 def bmp(arrays: EventArrays, window: tuple[int, int]) -> TestResult:
@@ -779,7 +895,7 @@ def bmp(arrays: EventArrays, window: tuple[int, int]) -> TestResult:
     return _bmp(_prepare(arrays), window)
 
 
-def _bmp(p: _Prepared, window: tuple[int, int], r_bar: float | None = None) -> TestResult:
+def _bmp(p: _Prepared, window: tuple[int, int], kp: dict[str, float] | None = None) -> TestResult:
     w = p.window(window)
     scar = w.scar[np.isfinite(w.scar)]
     n = int(scar.size)
@@ -790,9 +906,10 @@ def _bmp(p: _Prepared, window: tuple[int, int], r_bar: float | None = None) -> T
     else:
         t = np.nan
     name = "bmp"
-    if r_bar is not None:
+    if kp is not None:
         name = "bmp_kp"
-        extra["r_bar"] = r_bar
+        r_bar = kp["r_bar"]
+        extra |= kp
         extra["statistic_unadjusted"] = float(t)
         denom = 1.0 + (n - 1) * r_bar
         t = t * np.sqrt((1.0 - r_bar) / denom) if denom > 0 and r_bar < 1 else np.nan
@@ -803,12 +920,13 @@ def _bmp(p: _Prepared, window: tuple[int, int], r_bar: float | None = None) -> T
 def bmp_kp(arrays: EventArrays, window: tuple[int, int]) -> TestResult:
     r"""BMP test adjusted for cross-correlation (Kolari and Pynnonen 2010).
 
-    .. math:: t_{adj} = t_{BMP} \sqrt{\frac{1 - \bar r}{1 + (N-1)\bar r}}
+    .. math:: t_{adj} = t_{BMP} \sqrt{\frac{1 - \bar r_w}{1 + (N-1)\bar r_w}}
 
-    with :math:`\bar r` (``extra["r_bar"]``) the mean off-diagonal correlation of the
-    estimation-window residuals aligned on calendar dates (see
-    :func:`mean_offdiagonal_correlation`). Reference distribution: Student t with N - 1
-    degrees of freedom.
+    with :math:`\bar r_w` (``extra["r_bar"]``) the overlap-weighted residual correlation
+    (:func:`overlap_weighted_correlation`; the all-pairs :math:`\bar r` of KP 2010 in
+    ``extra["r_bar_classic"]``, equal to it when every window covers the same dates; see
+    :func:`patell_kp`). Robust to event-induced variance. Reference distribution: Student t
+    with N - 1 degrees of freedom.
 
     References
     ----------
@@ -820,8 +938,7 @@ def bmp_kp(arrays: EventArrays, window: tuple[int, int]) -> TestResult:
 
 def _bmp_kp(p: _Prepared, window: tuple[int, int]) -> TestResult:
     w = p.window(window)
-    r_bar, _ = p.r_bar(w.rows[np.isfinite(w.scar)])
-    return _bmp(p, window, r_bar=r_bar)
+    return _bmp(p, window, kp=p.r_bar_overlap(w.rows[np.isfinite(w.scar)], w))
 
 
 def mean_offdiagonal_correlation(arrays: EventArrays, rows: np.ndarray | None = None) -> float:
@@ -857,6 +974,58 @@ def mean_offdiagonal_correlation(arrays: EventArrays, rows: np.ndarray | None = 
     p = _prepare(arrays)
     rows = np.arange(p.n_pairs) if rows is None else np.asarray(rows, dtype=np.int64)
     return p.r_bar(rows)[0]
+
+
+def overlap_weighted_correlation(
+    arrays: EventArrays, window: tuple[int, int], rows: np.ndarray | Sequence[int] | None = None
+) -> float:
+    r"""Residual correlation weighted by the calendar overlap of the event windows.
+
+    The cross-correlation that matters for a test of the SCARs on window (t1, t2) of L days.
+    With r_ij the calendar-aligned residual correlation of pairs i and j (as in
+    :func:`mean_offdiagonal_correlation`) and O_ij the number of calendar dates their two
+    windows share, :math:`Cov(SCAR_i, SCAR_j) pprox r_{ij} O_{ij} / L`, and
+
+    .. math:: ar r_w = rac{1}{N(N-1)} \sum_{i 
+e j} r_{ij} rac{O_{ij}}{L}
+              = rac{\sum_d \lVert \sum_{i: d \in D_i} z_i 
+Vert^2 - \sum_i |D_i|}{L N (N-1)}
+
+    (D_i the dates of pair i's window, d running over the distinct dates of all windows, z_i
+    the unit residuals). Then :math:`Var(\sum_i SCAR_i) pprox N (1 + (N-1) ar r_w)`,
+    which is what :func:`patell_kp` and :func:`bmp_kp` use. When every window covers the
+    same dates, O_ij = L and :math:`ar r_w` is the :math:`ar r` of Kolari and Pynnonen
+    (2010); pairs whose windows never meet weigh zero (an extension of KP 2010, see
+    ``docs/methodology.md``). Pairs with the same event-window dates are summed together,
+    so the cost is one pass over the residuals plus G L T for G distinct date sets.
+
+    Parameters
+    ----------
+    arrays : EventArrays
+    window : (int, int)
+        Inclusive window of relative days.
+    rows : array of int, optional
+        Pairs to use (default: every pair).
+
+    Returns
+    -------
+    float
+        :math:`ar r_w`, ``NaN`` with fewer than two usable pairs.
+
+    Raises
+    ------
+    InputError
+        A window outside the event window.
+
+    References
+    ----------
+    Kolari, J. W. and Pynnonen, S. (2010). Event study testing with cross-sectional
+    correlation of abnormal returns. Review of Financial Studies, 23(11), 3996-4025.
+    """
+    p = _prepare(arrays)
+    w = p.window((int(window[0]), int(window[1])))
+    rows = np.arange(p.n_pairs) if rows is None else np.asarray(rows, dtype=np.int64)
+    return p.r_bar_overlap(rows, w)["r_bar"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1224,7 +1393,7 @@ def skewness_adjusted_t(
     win = (int(window[0]), int(window[1]))
     if n < 3:
         return TestResult("skewness_adjusted_t", win, float(x.mean()) if n else np.nan,
-                          np.nan, np.nan, n, df=n - 1.0, extra={})
+                          np.nan, np.nan, n, df=n - 1.0 if n else None, extra={})
     t_sa, gamma, t_conv = _skew_adjusted(x)
     extra: dict[str, Any] = {"gamma": gamma, "t_conventional": t_conv}
     if bootstrap:

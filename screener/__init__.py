@@ -23,7 +23,7 @@ __all__ = [
 _LAZY = {
     "load_universe": "screener.universe",
     "load_themes": "screener.themes",
-    "screen": "screener.screen",
+    "screen": "screener.screening",
     "screening_metrics": "screener.metrics",
     "composite_exposure": "screener.exposure",
     "validate_field": "screener.fields",

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from events.study import EventStudy, EventStudyResults
     from screener.prices import PriceSource, ReturnsPanel
 
-__all__ = ["Analysis", "AnalysisParameters", "DEFAULT_WINDOWS", "STAGES", "parse_window"]
+__all__ = ["Analysis", "AnalysisParameters", "DEFAULT_WINDOWS", "STAGES", "UNIVERSE_COLUMNS", "parse_window"]
 
 #: Default CAR windows (relative sessions, inclusive).
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (-1, 1), (0, 5))
@@ -48,6 +48,11 @@ DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((0, 0), (-1, 1), (0, 5))
 STAGES: tuple[str, ...] = (
     "seeds", "prices", "returns", "event_firms", "results", "metrics",
     "text_exposure", "event_exposure", "return_exposure", "exposure",
+)
+
+#: Universe columns a screen starts from (:attr:`Analysis.universe_metrics`).
+UNIVERSE_COLUMNS: tuple[str, ...] = (
+    "symbol", "name", "name_zh", "asset_type", "exchange", "currency", "country", "segment", "benchmark",
 )
 
 #: Count columns of the exposure frame (filled with 0 where a component was not measured).
@@ -113,7 +118,8 @@ class AnalysisParameters:
     weights : dict
         Weights of the composite exposure (text, event, return).
     text_unit : str
-        ``sentence`` or ``paragraph``: the unit of a co-mention.
+        ``paragraph`` (default: news digests name a company and its theme in neighbouring
+        sentences) or ``sentence``: the unit of a co-mention.
     as_of : str or None
         Date of the screening metrics and return exposure (default: the last price date).
     """
@@ -126,7 +132,7 @@ class AnalysisParameters:
     min_estimation_obs: int = 120
     exposure_window: tuple[int, int] = (-1, 1)
     weights: dict[str, float] = field(default_factory=dict)
-    text_unit: str = "sentence"
+    text_unit: str = "paragraph"
     as_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,8 +178,8 @@ class Analysis:
         ``(-1, 1)`` when it is one of ``windows``, else the first window.
     weights : mapping, optional
         Composite weights (default :data:`screener.exposure.DEFAULT_WEIGHTS`).
-    text_unit : {"sentence", "paragraph"}
-        Unit of a co-mention in the text relevance.
+    text_unit : {"paragraph", "sentence"}
+        Unit of a co-mention in the text relevance (default ``paragraph``).
     as_of : date-like, optional
         Date of the screening metrics and return exposure (default: the last price date).
     events_file, securities_file, universe_file, themes_file : path, optional
@@ -220,7 +226,7 @@ class Analysis:
         min_estimation_obs: int | None = None,
         exposure_window: Sequence[int] | str | None = None,
         weights: Mapping[str, float] | None = None,
-        text_unit: str = "sentence",
+        text_unit: str = "paragraph",
         as_of: Any = None,
         events_file: str | os.PathLike[str] | None = None,
         securities_file: str | os.PathLike[str] | None = None,
@@ -252,12 +258,17 @@ class Analysis:
         if text_unit not in ("sentence", "paragraph"):
             raise InputError(f"text_unit must be 'sentence' or 'paragraph', not {text_unit!r}")
         if as_of is not None:
+            import re
+
             import pandas as pd
 
+            text = str(as_of.date()) if isinstance(as_of, pd.Timestamp) else str(as_of).strip()
             try:
-                as_of = str(pd.Timestamp(as_of).date())
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                    raise ValueError
+                as_of = str(pd.Timestamp(text).date())
             except (TypeError, ValueError):
-                raise InputError(f"as_of is not a date: {as_of!r}") from None
+                raise InputError(f"as_of is not a date YYYY-MM-DD: {as_of!r}") from None
         from screener.exposure import DEFAULT_WEIGHTS
 
         self.params = AnalysisParameters(
@@ -640,11 +651,9 @@ class Analysis:
         """Per pair: CAR, its sd and the standardised CAR ``scar = car / car_sd`` on one window."""
         import numpy as np
 
-        from events.study import _window_label
-
         w = window or self.params.exposure_window
         car = self.results.car
-        car = car[car["window"] == _window_label(w)].reset_index(drop=True)
+        car = car[(car["t1"] == w[0]) & (car["t2"] == w[1])].reset_index(drop=True)
         sd = car["car_sd"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             car["scar"] = np.where(sd > 0, car["car"].to_numpy(dtype=float) / sd, np.nan)
@@ -690,6 +699,15 @@ class Analysis:
                 m[key] = m[key].fillna(0).astype("int64")
         m.attrs["as_of"] = as_of
         return m
+
+    @cached_property
+    def universe_metrics(self) -> "pd.DataFrame":
+        """The universe's descriptive columns (:data:`UNIVERSE_COLUMNS`) with the screening
+        metrics, one row per universe symbol: the start of every screen."""
+        metrics = self.metrics.drop(columns=["currency"])
+        frame = self.universe[list(UNIVERSE_COLUMNS)].merge(metrics, on="symbol", how="left", validate="one_to_one")
+        frame.attrs = {"as_of": self.as_of}
+        return frame
 
     # ------------------------------------------------------------------ exposure
     @cached_property

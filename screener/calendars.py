@@ -249,6 +249,35 @@ class ExchangeSessions:
             )
 
 
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def _timestamp(value: Any, what: str = "date") -> pd.Timestamp:
+    """``value`` as a Timestamp; a string must be ISO 8601 (``YYYY-MM-DD[THH:MM[:SS][±HH:MM]]``).
+
+    Raises
+    ------
+    InputError
+        Missing, not ISO (``25-08-22`` would otherwise be read as 2022-08-25), not a calendar
+        date (``2025-02-30``) or outside the years pandas can hold.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if not _ISO_RE.match(text):
+            raise InputError(f"{what} {value!r} is not an ISO date YYYY-MM-DD (or YYYY-MM-DDTHH:MM±HH:MM)")
+        value = text
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InputError(f"{what} {value!r} is not a valid date ({exc})") from None
+    if ts is pd.NaT:
+        raise InputError(f"{what} is missing")
+    try:
+        return ts.as_unit("ns")
+    except (ValueError, OverflowError):
+        raise CalendarError(f"{what} {value!r} is outside every exchange calendar") from None
+
+
 def _cache_root() -> Path | None:
     env = os.environ.get("SEMISCREEN_CALENDAR_CACHE")
     if env == "0":
@@ -324,8 +353,8 @@ def sessions_for(symbol: str, start: Any = None, end: Any = None, *, mic: str | 
         ``start`` or ``end`` lies outside the calendar's bounds.
     """
     cal = _sessions_of(symbol, mic)
-    lo = cal.first_session if start is None else pd.Timestamp(start).normalize()
-    hi = cal.last_session if end is None else pd.Timestamp(end).normalize()
+    lo = cal.first_session if start is None else _timestamp(start, "start").normalize()
+    hi = cal.last_session if end is None else _timestamp(end, "end").normalize()
     cal.check_date(lo, "start")
     cal.check_date(hi, "end")
     s = cal.sessions
@@ -350,7 +379,7 @@ def to_session(date: Any, symbol: str | None = None, *, mic: str | None = None, 
     if direction not in ("none", "next", "previous"):
         raise InputError(f"direction must be 'none', 'next' or 'previous', not {direction!r}")
     cal = _sessions_of(symbol, mic)
-    d = pd.Timestamp(date)
+    d = _timestamp(date)
     if d.tzinfo is not None:
         raise InputError(f"to_session takes a date, not a timestamp with a time zone ({date!r})")
     d = d.normalize()
@@ -427,7 +456,7 @@ def announcement_instant(announced_at: Any, timing: str = "unknown", primary_mic
         The primary market's MIC; required for a date.
     """
     _check_timing(timing)
-    ts = pd.Timestamp(announced_at)
+    ts = _timestamp(announced_at, "announcement")
     if ts.tzinfo is not None:
         return ts.tz_convert("UTC")
     if primary_mic is None:
@@ -498,9 +527,9 @@ def day_zero_many(
     is_date = np.zeros(n, dtype=bool)
     dates = np.zeros(n, dtype="int64")
     for i, a in enumerate(announced):
-        ts = pd.Timestamp(a)
-        if ts is pd.NaT:
+        if a is None or (not isinstance(a, str) and pd.isna(a)) or (isinstance(a, str) and not a.strip()):
             raise InputError(f"row {i}: announcement time is missing")
+        ts = _timestamp(a, f"row {i}: announcement")
         if ts.tzinfo is not None:
             instants[i] = ts.tz_convert("UTC").as_unit("ns").value
         else:

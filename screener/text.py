@@ -102,6 +102,8 @@ def split_terms(cell: object) -> list[str]:
     """
     if cell is None:
         return []
+    if isinstance(cell, (list, tuple, set)):  # already split by a loader
+        return [str(t).strip() for t in cell if str(t).strip()]
     if isinstance(cell, float) and cell != cell:  # NaN
         return []
     if not isinstance(cell, str):

@@ -159,6 +159,22 @@ def read_header(path: str | os.PathLike[str]) -> list[str] | None:
     return None if first is None else [c.strip() for c in first]
 
 
+_OUT_OF_RANGE = "year out of range: dates must lie between 1678 and 2261"
+
+
+def _timestamp_in_range(text: str) -> Any:
+    """``pd.Timestamp(text)``; OverflowError when it cannot be held in nanoseconds (9999-12-31),
+    which later steps (datetime64[ns] columns, calendars) need."""
+    import pandas as pd
+
+    ts = pd.Timestamp(text)
+    try:
+        ts.as_unit("ns")
+    except (ValueError, OverflowError):
+        raise OverflowError(text) from None
+    return ts
+
+
 def _parse_cell(kind: str, raw: str) -> tuple[Any, str | None]:
     """Parse one cell; return ``(value, error message or None)``."""
     import pandas as pd
@@ -176,7 +192,9 @@ def _parse_cell(kind: str, raw: str) -> tuple[Any, str | None]:
         if not _DATE_RE.match(text):
             return None, "not a date: expected YYYY-MM-DD"
         try:
-            return pd.Timestamp(text), None
+            return _timestamp_in_range(text), None
+        except OverflowError:
+            return None, _OUT_OF_RANGE
         except ValueError:
             return None, "not a valid calendar date"
     if kind == "announced_at":
@@ -184,12 +202,16 @@ def _parse_cell(kind: str, raw: str) -> tuple[Any, str | None]:
             return None, None
         if _DATE_RE.match(text):
             try:
-                return pd.Timestamp(text), None
+                return _timestamp_in_range(text), None
+            except OverflowError:
+                return None, _OUT_OF_RANGE
             except ValueError:
                 return None, "not a valid calendar date"
         if _TIMESTAMP_RE.match(text):
             try:
-                return pd.Timestamp(text), None
+                return _timestamp_in_range(text), None
+            except OverflowError:
+                return None, _OUT_OF_RANGE
             except ValueError:
                 return None, "not a valid timestamp"
         if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):

@@ -50,6 +50,8 @@ def test_every_seed_event_appears_in_the_html(report_dir, seed_events):
         assert f'id="event-{slug(event_id)}"' in html, event_id
     md = (report_dir / "report.md").read_text(encoding="utf-8")
     assert all(e in md for e in seed_events["event_id"])
+    for theme in pd.read_csv(seeds_dir() / "themes.csv")["theme_id"]:
+        assert f'id="screen-{slug(theme)}"' in html, theme
 
 
 def test_tidy_tables_hold_the_numbers(report_dir, seed_events):

@@ -90,3 +90,12 @@ def test_fields_lists_every_field_with_meaning_and_unit(capsys):
     assert list(table["name"]) == list(FIELDS)
     assert (table["meaning"].str.len() > 0).all() and (table["unit"].str.len() > 0).all()
     assert main(["fields", "--component", "nope"]) == 2
+
+
+def test_as_of_moves_the_metrics_date(capsys):
+    frame = _csv(capsys, "--as-of", "2025-06-30", "--columns", "symbol,ret_ytd_from,last_price_date,ret_ytd")
+    last = pd.to_datetime(frame["last_price_date"]).dropna()  # NaT: symbols without prices
+    assert (last <= pd.Timestamp("2025-06-30")).all() and (last >= pd.Timestamp("2025-06-20")).any()
+    assert set(frame["ret_ytd_from"].dropna()) <= {"2024-12-31", "2024-12-30", "2024-12-27"}
+    assert main(["screen", "--as-of", "June"]) == 2
+    assert "as_of is not a date" in capsys.readouterr().err

@@ -35,7 +35,7 @@ ENTRY_POINTS = [
     "screener.prices.returns.returns_panel",
     "screener.calendars.day_zero",
     "screener.metrics.screening_metrics",
-    "screener.screen.screen",
+    "screener.screening.screen",
     "screener.filters.parse_filter",
     "screener.validate.validate_seeds",
 ]

@@ -1,4 +1,4 @@
-"""Screens (screener.screen) on the bundled snapshot: content, filters, sort, top, errors."""
+"""Screens (screener.screen, in screener/screening.py) on the bundled snapshot: content, filters, sort, top, errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import screener
 from screener.analysis import Analysis
 from screener.errors import InputError
 from screener.filters import parse_filter
-from screener.screen import UNIVERSE_COLUMNS, base_frame, screen
+from screener.screening import UNIVERSE_COLUMNS, base_frame, screen
 
 THEME = "china-self-sufficiency"
 CAMBRICON, SMIC_A, SMIC_H = "688256.SS", "688981.SS", "0981.HK"
@@ -148,7 +148,7 @@ def test_filter_objects_are_accepted(analysis):
 
 
 def test_package_level_screen_is_callable():
-    import screener.screen  # noqa: F401 - binds the submodule as an attribute of the package
+    import screener.screening  # noqa: F401 - the module has its own name: no clash with the function
 
     assert callable(screener.screen)
     assert "summary" in dir(screener.screen(theme=THEME, top=2, analysis=None))

@@ -18,8 +18,12 @@ def _date(value: str | None, option: str):
 
     from screener.errors import InputError
 
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):  # pandas reads "25-01-02" as 2002-01-25
+        raise InputError(f"{option}: give a plain date (YYYY-MM-DD), not {value!r}")
     try:
-        ts = pd.Timestamp(value)
+        ts = pd.Timestamp(value.strip())
     except (ValueError, TypeError):
         raise InputError(f"{option}: not a date (YYYY-MM-DD): {value!r}") from None
     if ts is pd.NaT or ts.tzinfo is not None or ts != ts.normalize():
@@ -31,19 +35,21 @@ def fetch(
     symbols: Annotated[List[str], typer.Argument(help="Yahoo symbols, e.g. NVDA ^GSPC 0981.HK.")],
     start: Annotated[Optional[str], typer.Option("--start", help="First date (YYYY-MM-DD); default 2015-01-01.")] = None,
     end: Annotated[Optional[str], typer.Option("--end", help="Last date (YYYY-MM-DD); default today.")] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
 ) -> None:
     """Fill the price cache from Yahoo (or from --prices DIR); only missing dates are fetched."""
     import pandas as pd
 
     from screener.cli._app import settings
     from screener.cli._output import emit, note
-    from screener.errors import DataUnavailableError
+    from screener.errors import DataUnavailableError, InputError
     from screener.prices import CachedSource, LocalDirectorySource, YahooSource, check_symbol
 
     for s in symbols:
         check_symbol(s)
     lo, hi = _date(start, "--start"), _date(end, "--end")
+    if lo is not None and hi is not None and lo > hi:
+        raise InputError(f"--start {lo.date()} is after --end {hi.date()}")
     if settings.prices_dir is not None:
         upstream = LocalDirectorySource(settings.prices_dir)
     else:
@@ -62,7 +68,7 @@ def fetch(
 
 def prices(
     symbols: Annotated[List[str], typer.Argument(help="Yahoo symbols, e.g. NVDA ^GSPC 0981.HK.")],
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
 ) -> None:
     """Summarise each symbol's prices: source, range, rows, gaps against its exchange calendar."""
     import warnings

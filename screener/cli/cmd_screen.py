@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from screener.cli._output import emit, note
         from screener.cli.cmd_study import make_analysis, progress_reporter
         from screener.errors import InputError
-        from screener.screen import screen
+        from screener.screening import screen
 
         analysis = make_analysis(as_of=as_of)
         with progress_reporter(1, "screen") as bar:

@@ -110,16 +110,21 @@ class progress_reporter:  # noqa: N801 - used as a context manager, reads like a
 
 
 def _tests_table(results: Any) -> "pd.DataFrame":
-    import pandas as pd
-
-    if results.n_pairs == 0:
-        return pd.DataFrame(columns=["window", "test", "estimate", "statistic", "pvalue", "n", "df"])
+    """The test table with windows labelled ``[t1,t2]`` (empty when no pair was estimated)."""
     import warnings
 
+    import pandas as pd
+
+    from screener.report.model import window_label
+
+    columns = ["window", "test", "estimate", "statistic", "pvalue", "n", "df"]
+    if results.n_pairs == 0:
+        return pd.DataFrame(columns=columns)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         t = results.tests()
-    return t[["window", "test", "estimate", "statistic", "pvalue", "n", "df"]]
+    t = t.assign(window=[window_label((int(a), int(b))) for a, b in zip(t["t1"], t["t2"])])
+    return t[columns]
 
 
 def register(app: typer.Typer) -> None:
@@ -145,17 +150,16 @@ def register(app: typer.Typer) -> None:
         import sys
 
         from screener.cli._output import emit, note
-        from screener.report.model import window_label
 
         a = make_analysis(model=model, estimation=estimation, windows=window or None,
                           events_file=events_file, securities_file=securities_file)
+        earlier = len(a.notes)  # notes of an earlier study in this process are not repeated
         with progress_reporter(1, "event study") as bar:
             bar("event study")
             res = a.study_events(list(dict.fromkeys(event_ids)))
         cars = a.car_table(res)
         cars["event_date"] = cars["event_date"].dt.strftime("%Y-%m-%d")
         tests = _tests_table(res)
-        tests = tests.assign(window=[window_label(tuple(map(int, str(w).strip("()").split(",")))) for w in tests["window"]])
         p = a.params
         if fmt is OutputFormat.json and part is StudyPart.all:
             payload = {
@@ -172,17 +176,17 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.write("\n")
             if part in (StudyPart.all, StudyPart.tests):
                 emit(tests, fmt, title=f"Tests ({res.n_pairs} estimated pairs)")
-        for message in relevant_notes(a.notes, set(cars["symbol"])):
+        for message in relevant_notes(a.notes, set(cars["symbol"]), since=earlier):
             note(f"note: {message}")
 
 
-def relevant_notes(notes: list[str], symbols: set[str]) -> list[str]:
-    """The notes that concern ``symbols`` (by name) or the study as a whole (no symbol named)."""
+def relevant_notes(notes: list[str], symbols: set[str], since: int = 0) -> list[str]:
+    """The notes that name one of ``symbols``, and the study's own summary (notes from ``since`` on)."""
     import re
 
     out = []
-    for message in notes:
+    for i, message in enumerate(notes):
         named = set(re.findall(r"[A-Za-z0-9^][A-Za-z0-9.^=_-]*", message))
-        if named & symbols or re.match(r"^\d+ of \d+ event-firm pairs", message):
+        if named & symbols or (i >= since and re.match(r"^\d+ of \d+ event-firm pairs", message)):
             out.append(message)
     return out

@@ -81,19 +81,35 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2) -> tup
         A missing ``date``/``close`` column, or a cell that is not a date / a number; the message
         names the file, line, column and value.
     """
-    cols = [str(c).strip().lower() for c in raw.columns]
+    # "Adj Close" (Yahoo's CSV export) and "adj_close" are the same column
+    given = [str(c) for c in raw.columns]
+    cols = [" ".join(c.strip().lower().split()).replace(" ", "_") for c in given]
     raw = raw.set_axis(cols, axis=1)
+    dup_cols = sorted({c for c in cols if cols.count(c) > 1})
+    if dup_cols:
+        raise InputError(f"{file}: column {dup_cols[0]!r} appears more than once in the header "
+                         f"(found {','.join(cols)})")
     missing = [c for c in ("date", "close") if c not in cols]
     if missing:
+        sep = next((s for s in (";", "\t", "|") if len(given) == 1 and s in given[0]), None)
+        hint = f"; the file seems to use {sep!r} as delimiter: use commas" if sep else ""
         raise InputError(f"{file}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                         f"(expected date,open,high,low,close,adj_close,volume; found {','.join(cols)})")
+                         f"(expected date,open,high,low,close,adj_close,volume; found {','.join(cols)}){hint}")
     lines = np.arange(first_line, first_line + len(raw))
+    blank = raw.isna().all(axis=1).to_numpy()
+    if blank.any():  # blank lines (e.g. at the end of a hand-edited file) are not rows
+        raw, lines = raw[~blank], lines[~blank]
     out: dict[str, Any] = {}
     d = raw["date"]
     if d.dtype.kind == "M":
         dates = pd.DatetimeIndex(d)
         if dates.tz is not None:
             dates = dates.tz_localize(None)
+        timed = np.flatnonzero(dates.notna() & (dates != dates.normalize()))
+        if len(timed):
+            i = timed[0]
+            raise InputError(f"{file}, line {lines[i]}, column 'date': a session date has no time of day, "
+                             f"got {d.iloc[i]}")
     else:
         text = d.astype("string").str.strip()
         dates = pd.DatetimeIndex(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"))

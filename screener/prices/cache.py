@@ -88,10 +88,17 @@ class CachedSource(PriceSource):
         data, meta = self.paths(symbol)
         if not (data.is_file() and meta.is_file()):
             return None
+        import pyarrow.parquet as pq
+
         try:
-            return json.loads(meta.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            # a damaged pair (not written by us: disk error, hand edit) counts as not cached,
+            # so the next fetch/load downloads it again instead of failing on it forever
+            pq.read_metadata(data)
+            record = json.loads(meta.read_text(encoding="utf-8"))
+            pd.Timestamp(record["requested_start"]), pd.Timestamp(record["requested_end"])
+        except (OSError, ValueError, TypeError, KeyError):
             return None
+        return record
 
     # -- read / write --------------------------------------------------------------------
     def _read_arrays(self, symbol: str) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]]:
@@ -246,6 +253,8 @@ class CachedSource(PriceSource):
         symbols = [check_symbol(s) for s in dict.fromkeys(symbols)]
         lo = pd.Timestamp(start).normalize() if start is not None else DEFAULT_HISTORY_START
         hi = pd.Timestamp(end).normalize() if end is not None else _today()
+        if lo > hi:
+            raise InputError(f"start {lo.date()} is after end {hi.date()}")
         if errors not in ("raise", "skip"):
             raise InputError(f"errors must be 'raise' or 'skip', not {errors!r}")
         if self.offline:

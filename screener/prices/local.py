@@ -38,6 +38,8 @@ def _fast_csv(path: Path):
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, OSError):
         return None
     names = table.column_names
+    if len(set(names)) != len(names):
+        return None  # a repeated column: the careful path names it
     if "date" not in names or "close" not in names or not set(names) <= set(types):
         return None
     date_col = table.column("date")
@@ -56,6 +58,34 @@ def _fast_csv(path: Path):
 __all__ = ["LocalDirectorySource", "read_price_file"]
 
 
+def _check_csv_rows(path: Path) -> None:
+    """Raise InputError on the first row whose number of fields differs from the header's
+    (pandas would pad a short row with NaN, or shift a long one into the index)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                return
+            names = [h.strip().lower() for h in header]
+            dup = next((h for h in names if names.count(h) > 1), None)
+            if dup is not None:  # pandas would rename the second one "date.1" and read on
+                raise InputError(f"{path}: column {dup!r} appears more than once in the header "
+                                 f"({','.join(names)})")
+            for record in reader:
+                if record and any(cell.strip() for cell in record) and len(record) != len(header):
+                    raise InputError(
+                        f"{path}, line {reader.line_num}: {len(record)} fields, the header has {len(header)} "
+                        f"({','.join(h.strip() for h in header)})"
+                    )
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a UTF-8 CSV file ({exc}); save it as UTF-8") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV file ({exc})") from None
+
+
 def read_price_file(path: Path, symbol: str, *, source: str = "local", start: Any = None, end: Any = None,
                     warn: bool = True) -> pd.DataFrame:
     """Read one CSV/Parquet price file into a validated price frame.
@@ -69,7 +99,10 @@ def read_price_file(path: Path, symbol: str, *, source: str = "local", start: An
     Raises
     ------
     InputError
-        Malformed row (file, line, column, value) or missing column.
+        Malformed row (file, line, column, value; a row with too few or too many fields), a
+        missing or repeated column, not UTF-8.
+    DataUnavailableError
+        The file has a header and no data rows.
     ValidationError
         Schema failures (duplicate date, negative price, ...), all listed.
     """
@@ -77,6 +110,8 @@ def read_price_file(path: Path, symbol: str, *, source: str = "local", start: An
         fast = _fast_csv(path)
         if fast is not None:
             dates, arrays = fast
+            if not len(dates):
+                raise DataUnavailableError(f"{path}: no data rows, only a header")
             return price_frame_from_arrays(dates, arrays, symbol=symbol, source=source, file=str(path),
                                            rows=np.arange(2, 2 + len(dates)), start=start, end=end, warn=warn)
     if path.suffix.lower() == ".parquet":
@@ -88,6 +123,7 @@ def read_price_file(path: Path, symbol: str, *, source: str = "local", start: An
             raw = raw.reset_index()
         first_line = 1
     else:
+        _check_csv_rows(path)
         try:
             raw = pd.read_csv(path, dtype={"date": "string"}, skip_blank_lines=False)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -96,6 +132,8 @@ def read_price_file(path: Path, symbol: str, *, source: str = "local", start: An
             raise InputError(f"{path}: empty file (expected a header date,open,high,low,close,adj_close,volume)") from None
         first_line = 2
     table, lines = parse_raw_table(raw, file=str(path), first_line=first_line)
+    if not len(table):
+        raise DataUnavailableError(f"{path}: no data rows, only a header")
     return make_price_frame(table, symbol=symbol, source=source, file=str(path), rows=lines,
                             start=start, end=end, warn=warn)
 

@@ -216,6 +216,15 @@ def returns_panel(
     for symbol, frame in frames.items():
         name, sessions = _calendar_for(symbol, mics.get(symbol), None)
         cal_names[symbol] = name
+        notes = list(frame.attrs.get("quality", []))
+        outside = (frame.index < sessions[0]) | (frame.index > sessions[-1])
+        if outside.any():
+            # history beyond the calendar (e.g. a file from 2000) cannot be placed on sessions;
+            # leave it out rather than fail every study of the symbol
+            notes.append(f"{symbol}: {int(outside.sum())} price row(s) outside the {name} calendar "
+                         f"({sessions[0].date()}..{sessions[-1].date()}) left out of the returns")
+            warnings.warn(notes[-1], DataQualityWarning, stacklevel=2)
+            frame = frame[~outside]
         dates, ret, span, first, last = _returns_core(frame, sessions, symbol, name, kind)
         if first is not None:
             a = first if lo_ns is None else max(first, lo_ns)
@@ -233,7 +242,7 @@ def returns_panel(
             dates, ret, span = dates[keep], ret[keep], span[keep]
         per[symbol] = (dates, ret, span)
         own_sessions[symbol] = own
-        quality[symbol] = list(frame.attrs.get("quality", []))
+        quality[symbol] = notes
     if own_sessions:
         all_dates = np.unique(np.concatenate([s.asi8 for s in own_sessions.values()] + [p[0] for p in per.values()]))
     else:

@@ -50,9 +50,11 @@ def price_frame_schema(long: bool = False):
             checks=[] if long else [pa.Check(_increasing, error="dates must increase")],
         ),
     }
+    finite = pa.Check(lambda s: ~np.isinf(s), error="must be finite (not inf)")
     for name in _POSITIVE:
-        columns[name] = pa.Column(float, pa.Check.gt(0, error="price must be positive"), nullable=True)
-    columns["volume"] = pa.Column(float, pa.Check.ge(0, error="volume must not be negative"), nullable=True)
+        columns[name] = pa.Column(float, [pa.Check.gt(0, error="price must be positive"), finite], nullable=True)
+    columns["volume"] = pa.Column(float, [pa.Check.ge(0, error="volume must not be negative"), finite],
+                                  nullable=True)
     if long:
         columns["symbol"] = pa.Column(str, nullable=False)
     return pa.DataFrameSchema(
@@ -72,9 +74,9 @@ def _arrays_ok(dates_ns: np.ndarray, arrays: dict[str, np.ndarray]) -> bool:
         return False
     with np.errstate(invalid="ignore"):
         for name in _POSITIVE:
-            if (arrays[name] <= 0).any():
+            if (arrays[name] <= 0).any() or np.isinf(arrays[name]).any():
                 return False
-        if (arrays["volume"] < 0).any():
+        if (arrays["volume"] < 0).any() or np.isinf(arrays["volume"]).any():
             return False
         return not (arrays["high"] < arrays["low"]).any()
 
@@ -151,7 +153,13 @@ def _problems(fc: pd.DataFrame, frame: pd.DataFrame, symbol: str, file: str | No
         if check.startswith("field_uniqueness") or check == "field_uniqueness":
             message = "duplicate date"
         elif "high is below low" in check or column in ("high", "low") and "below" in check:
+            # a frame-wide check: pandera reports every column of the row; name the pair once
             message = "high is below low"
+            if pos is not None:
+                column = "high"
+                rec = dict(rec, failure_case=f"high {float(frame['high'].iloc[pos])} < low {float(frame['low'].iloc[pos])}")
+        elif check == "not_nullable":
+            message = f"missing {column or 'value'}"
         else:
             message = check
         date = None if pos is None else frame["date"].iloc[pos]

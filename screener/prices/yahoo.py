@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -58,20 +59,24 @@ def yfinance_download(symbols: list[str], start: pd.Timestamp | None, end: pd.Ti
     capture = _ErrorCapture()
     logger.addHandler(capture)
     try:
-        data = yf.download(
-            symbols,
-            start=None if start is None else start.strftime("%Y-%m-%d"),
-            end=None if end is None else (end + pd.Timedelta(days=1)).strftime("%Y-%m-%d"),
-            interval="1d",
-            auto_adjust=False,
-            actions=False,
-            group_by="column",
-            multi_level_index=True,
-            progress=False,
-            threads=True,
-            repair=False,
-            keepna=False,
-        )
+        with warnings.catch_warnings():
+            # yfinance's own pandas deprecations (Pandas4Warning, ...) are not the user's business
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            data = yf.download(
+                symbols,
+                start=None if start is None else start.strftime("%Y-%m-%d"),
+                end=None if end is None else (end + pd.Timedelta(days=1)).strftime("%Y-%m-%d"),
+                interval="1d",
+                auto_adjust=False,
+                actions=False,
+                group_by="column",
+                multi_level_index=True,
+                progress=False,
+                threads=True,
+                repair=False,
+                keepna=False,
+            )
     finally:
         logger.removeHandler(capture)
     text = " ".join(capture.messages).lower()
@@ -195,9 +200,10 @@ class YahooSource(PriceSource):
                 return self.downloader(batch, start, end)
             except retryable as exc:
                 if attempt >= self.max_retries:
+                    reason = " ".join(str(exc).split())  # yfinance's messages span lines: keep one
                     raise DataUnavailableError(
                         f"Yahoo download of {', '.join(batch[:5])}{' ...' if len(batch) > 5 else ''} failed "
-                        f"after {attempt + 1} attempts ({type(exc).__name__}: {exc}); try again later or use --offline"
+                        f"after {attempt + 1} attempts ({type(exc).__name__}: {reason}); try again later or use --offline"
                     ) from None
                 self.sleep(self.backoff * (2 ** attempt))
                 attempt += 1

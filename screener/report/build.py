@@ -105,7 +105,7 @@ def build_report(
     ReportData
         Validated.
     """
-    from screener.screen import screen
+    from screener.screening import screen
 
     step = progress or (lambda _stage: None)
     a = analysis
@@ -145,9 +145,7 @@ def build_report(
     changed = outcomes[outcomes["outcome"] != "ok"]
     outcomes_table = changed[["event_id", "symbol", "outcome", "flags", "note"]].reset_index(drop=True)
 
-    car = results.car
-    scar = a.scar()[["event_id", "symbol", "scar"]]
-    car = car.merge(scar, on=["event_id", "symbol"], how="left") if len(car) else car
+    car = results.car  # per-window scar, dof and p-value included
     tables = {
         "car": car,
         "bhar": results.bhar,

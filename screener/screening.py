@@ -23,12 +23,11 @@ are complete: every security that passes the filters is returned, unless ``top``
 from __future__ import annotations
 
 import difflib
-import sys as _sys
-import types as _types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from screener.analysis import UNIVERSE_COLUMNS
 from screener.errors import InputError
 from screener.filters import Filter, ScreenSpec, parse_filter
 
@@ -38,11 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from screener.analysis import Analysis
 
 __all__ = ["screen", "ScreenResult", "UNIVERSE_COLUMNS", "DISPLAY_COLUMNS", "default_analysis", "parse_sort"]
-
-#: Universe columns a screen starts from.
-UNIVERSE_COLUMNS: tuple[str, ...] = (
-    "symbol", "name", "name_zh", "asset_type", "exchange", "currency", "country", "segment", "benchmark",
-)
 
 #: Columns shown by :meth:`ScreenResult.display` (a readable subset; the frame has them all).
 DISPLAY_COLUMNS: tuple[str, ...] = (
@@ -200,10 +194,7 @@ def _check_values(option: str, given: list[str], valid: Iterable[str]) -> None:
 
 def base_frame(analysis: "Analysis", theme: str | None = None) -> "pd.DataFrame":
     """Every universe security with its metrics (and the theme's exposure), before any filter."""
-    u = analysis.universe
-    frame = u[list(UNIVERSE_COLUMNS)].copy()
-    metrics = analysis.metrics.drop(columns=["currency"])
-    frame = frame.merge(metrics, on="symbol", how="left", validate="one_to_one")
+    frame = analysis.universe_metrics.copy()
     if theme is not None:
         exp = analysis.exposure
         exp = exp[exp["theme_id"] == theme]
@@ -360,14 +351,3 @@ def _missing_column(what: str, name: str, columns: list[str], theme: str | None)
     if name in FIELDS and theme is None:
         return (f"{what}: column {name!r} is an exposure column; choose a theme (--theme) to screen on it")
     return f"{what}: no column {name!r}.{_suggest(name, columns)} Valid columns: {', '.join(columns)}"
-
-
-class _CallableModule(_types.ModuleType):
-    """Lets ``screener.screen(...)`` work even after ``import screener.screen`` has bound the
-    package attribute ``screen`` to this module rather than to the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> ScreenResult:
-        return screen(*args, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _CallableModule
