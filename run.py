@@ -24,7 +24,7 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".semiscreen-installed"
 
 # The main job: every seed event studied on the bundled snapshot, written as a report.
-DEMO = ["semiscreen", "--help"]  # becomes `semiscreen report` once the report lands
+DEMO = ["semiscreen", "report", "--out", "semiscreen-report"]
 # The test command (CI runs exactly this through .ci/run).
 TEST = ["-m", "pytest", "-q"]
 

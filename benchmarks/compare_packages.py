@@ -7,8 +7,9 @@ Correctness on the same data for everyone, then wall time and peak memory for th
     README);
 (b) a synthetic panel with a planted abnormal return (known truth): complete data on NYSE
     sessions 2016-2022, a +2 % abnormal return on day 0 of every pair;
-(c) one real seed event of semiscreen's catalog (``deepseek-r1-release-2025-01``, US securities
-    against ^GSPC, shared prices in ``../shared/data/prices``).
+(c) one real seed event of semiscreen's catalog (``nvidia-h20-license-requirement-2025-04``, its
+    US securities against ^GSPC, day 0 from ``events.event_firms``, shared prices in
+    ``../shared/data/prices``).
 
 Every package runs on its own documented entry point where it can take local data. A package
 that is not installed is skipped with the command that installs it. The other packages must
@@ -447,22 +448,28 @@ def synthetic_job(n_pairs: int, n_firms: int | None = None, seed: int = 7, effec
     return Job(returns, market, pairs, estimation=(-252, -3), event=(-2, 2))
 
 
-def seed_event_job() -> Job:
-    from events import load_catalog, load_event_securities  # noqa: F401 - the catalog is the source
+SEED_EVENT = "nvidia-h20-license-requirement-2025-04"
 
-    links = pd.read_csv(ROOT / "seeds" / "event_securities.csv")
-    ev = "deepseek-r1-release-2025-01"
-    us = [s for s in links.loc[links["event_id"] == ev, "symbol"] if "." not in s and not s.startswith("^")]
-    us = [s for s in us if (PRICES / f"{s}.csv").exists()]
+
+def seed_event_job(event_id: str = SEED_EVENT) -> Job:
+    """One catalog event, its US securities against ^GSPC; day 0 from ``events.event_firms``."""
+    import events
+    import screener
+
+    ef = events.event_firms(events.load_catalog(), events.load_event_securities(), screener.load_universe(),
+                            event_ids=event_id)
+    ef = ef[ef["exchange"].isin(["XNAS", "XNYS", "ARCX", "BATS"])]
+    ef = ef[[(PRICES / f"{s}.csv").exists() for s in ef["symbol"]]]
+
     def ret(sym: str) -> pd.Series:
         p = pd.read_csv(PRICES / f"{sym}.csv", index_col="date", parse_dates=True)["adj_close"]
         return p.pct_change().iloc[1:]
-    returns = pd.DataFrame({s: ret(s) for s in us})
+
+    returns = pd.DataFrame({s: ret(s) for s in ef["symbol"]})
     market = ret("^GSPC")
     idx = returns.index.intersection(market.index)
-    returns, market = returns.loc[idx], market.loc[idx]
-    pairs = pd.DataFrame({"event_id": ev, "symbol": us, "event_date": pd.Timestamp("2025-01-27")})
-    return Job(returns, market, pairs, estimation=(-250, -11), event=(-1, 1))
+    pairs = ef[["event_id", "symbol", "event_date"]]
+    return Job(returns.loc[idx], market.loc[idx], pairs, estimation=(-250, -11), event=(-1, 1))
 
 
 # =============================================================================================
@@ -704,6 +711,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-correctness", action="store_true")
     ap.add_argument("--synthetic-pairs", type=int, default=1000)
+    ap.add_argument("--datasets", nargs="+", default=["a", "b", "c"], choices=["a", "b", "c"],
+                    help="correctness data sets: a estudy2, b synthetic, c seed event")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--pairs", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -714,17 +723,20 @@ def main(argv: list[str] | None = None) -> None:
     for pkg in PACKAGES:
         print(f"  {pkg}: " + ("installed" if installed(pkg) else "not installed"))
     if not args.skip_correctness:
-        if ESTUDY2.is_dir():
-            correctness("(a) estudy2 reference set", estudy2_job())
-            myeventstudy_on_estudy2()
-        else:
-            print(f"(a) skipped: {ESTUDY2} is absent")
-        correctness("(b) synthetic panel, planted +2 % on day 0", synthetic_job(args.synthetic_pairs, 200),
-                    truth=0.02)
-        if PRICES.is_dir():
-            correctness("(c) seed event deepseek-r1-release-2025-01 (US securities vs ^GSPC)", seed_event_job())
-        else:
-            print(f"(c) skipped: {PRICES} is absent")
+        if "a" in args.datasets:
+            if ESTUDY2.is_dir():
+                correctness("(a) estudy2 reference set", estudy2_job())
+                myeventstudy_on_estudy2()
+            else:
+                print(f"(a) skipped: {ESTUDY2} is absent")
+        if "b" in args.datasets:
+            correctness("(b) synthetic panel, planted +2 % on day 0", synthetic_job(args.synthetic_pairs, 200),
+                        truth=0.02)
+        if "c" in args.datasets:
+            if PRICES.is_dir():
+                correctness(f"(c) seed event {SEED_EVENT} (US securities vs ^GSPC)", seed_event_job())
+            else:
+                print(f"(c) skipped: {PRICES} is absent")
     if not args.skip_speed:
         speed(args.sizes, args.timeout, args.packages, args.repeat)
 

@@ -95,6 +95,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+#: Shortest estimation window the pipeline accepts (sessions).
+MIN_ESTIMATION_LENGTH = 30
+
+
 @dataclass(frozen=True)
 class AnalysisParameters:
     """The parameters of an :class:`Analysis` (recorded in the provenance).
@@ -252,6 +256,11 @@ class Analysis:
             xw = parse_window(exposure_window, "exposure_window")
             if xw not in wins:
                 raise InputError(f"exposure_window {xw} is not one of the windows {list(wins)}")
+        if est[1] - est[0] + 1 < MIN_ESTIMATION_LENGTH:
+            raise InputError(
+                f"estimation window {est} has {est[1] - est[0] + 1} sessions; at least "
+                f"{MIN_ESTIMATION_LENGTH} are needed (the textbook default is (-250, -11))"
+            )
         if min_estimation_obs is None:
             # half the estimation window: 120 of the default 240 days
             min_estimation_obs = max((est[1] - est[0] + 1) // 2, 3)
@@ -490,11 +499,24 @@ class Analysis:
         """
         import pandas as pd
 
-        if self.params.as_of is not None:
-            return pd.Timestamp(self.params.as_of)
         u = self.universe
         equities = [s for s in u.loc[u["asset_type"] == "equity", "symbol"] if s in self.prices]
         last = sorted(self.prices[s].index.max() for s in equities if len(self.prices[s]))
+        if self.params.as_of is not None:
+            as_of = pd.Timestamp(self.params.as_of)
+            if last:
+                first = min(self.prices[s].index.min() for s in equities if len(self.prices[s]))
+                if as_of < first:
+                    raise InputError(
+                        f"as_of {as_of.date()} is before the first price ({first.date()}) of "
+                        f"{self.source_name}: nothing to measure"
+                    )
+                if as_of > last[-1]:
+                    self._note(
+                        f"as_of {as_of.date()} is after the last price ({last[-1].date()}): "
+                        "every security is measured up to its own last price"
+                    )
+            return as_of
         if not last:
             return pd.NaT
         # The latest date by which at least 90 % of the priced equities still have a price, so

@@ -235,3 +235,22 @@ def test_car_table_has_every_pair_and_nan_cars_for_pairs_not_estimated(analysis)
     w = car[(car["t1"] == -1) & (car["t2"] == 1)].set_index(["event_id", "symbol"])
     t = table.set_index(["event_id", "symbol"]).loc[w.index]
     np.testing.assert_allclose(t["scar"], w["car"] / w["car_sd"], rtol=1e-12)
+
+
+def test_too_short_estimation_window_is_rejected():
+    from screener.analysis import Analysis
+    from screener.errors import InputError
+
+    with pytest.raises(InputError, match="at least 30"):
+        Analysis(estimation=(-5, -1))
+
+
+def test_as_of_before_any_price_is_an_error_and_after_the_last_a_note():
+    from screener.analysis import Analysis
+    from screener.errors import InputError
+
+    with pytest.raises(InputError, match="before the first price"):
+        Analysis(as_of="1990-01-01").as_of
+    late = Analysis(as_of="2030-01-02")
+    assert str(late.as_of.date()) == "2030-01-02"
+    assert any("after the last price" in n for n in late.notes)

@@ -35,3 +35,13 @@ def test_help_does_not_import_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_several_problems_point_to_validate(tmp_path, capsys):
+    """A command that meets a file with several problems says how to list them all."""
+    bad = tmp_path / "events.csv"
+    bad.write_text("event_id,announced_at\nA B,2025-02-30\n", encoding="utf-8")
+    code = main(["events", "--events-file", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and "semiscreen validate" in err and "events.csv" in err

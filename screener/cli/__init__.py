@@ -58,7 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     except SemiscreenError as exc:
         if settings.debug or "--debug" in args:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        message = f"error: {exc}"
+        problems = getattr(exc, "problems", None)
+        if problems and len(problems) > 1 and args[:1] != ["validate"]:
+            files = sorted({p.file for p in problems if p.file})
+            target = " ".join(files) if files else "FILE"
+            message += f"; run `semiscreen validate {target}` to list them all"
+        print(message, file=sys.stderr)
         return exc.exit_code
     return 0
 
