@@ -18,11 +18,12 @@ numpy < 2, which semiscreen also supports)::
 
     python3 -m venv /tmp/cmpvenv
     /tmp/cmpvenv/bin/pip install -e . eventstudy ffjr-eventstudies event-studies easy-es \\
-        event-study-toolkit myeventstudy
-    /tmp/cmpvenv/bin/pip install --no-deps eventstudystatistics   # pins numpy==1.22.3
-    /tmp/cmpvenv/bin/python benchmarks/compare_packages.py                # everything
+        event-study-toolkit myeventstudy eventstudysuite
+    /tmp/cmpvenv/bin/pip install --no-deps eventstudystatistics clicksql  # pin numpy==1.22.3; undeclared
     /tmp/cmpvenv/bin/python benchmarks/compare_packages.py --skip-speed   # correctness only
-    /tmp/cmpvenv/bin/python benchmarks/compare_packages.py --sizes 100 1000 10000 --timeout 600
+    /tmp/cmpvenv/bin/python benchmarks/compare_packages.py --skip-correctness --sizes 100 1000 --repeat 3
+    .venv/bin/python benchmarks/compare_packages.py --skip-correctness --packages semiscreen \\
+        --sizes 100 1000 10000 100000 --repeat 3        # semiscreen alone, in its own venv
 
 Speed: each (package, size) runs in a fresh child process (``--worker``), so peak RSS is that
 package's alone; input building is not timed, imports are done before the clock starts.
@@ -52,7 +53,7 @@ SHARED = Path(os.environ.get("SEMISCREEN_SHARED", ROOT.parent / "shared"))
 ESTUDY2 = SHARED / "data" / "estudy2"
 PRICES = SHARED / "data" / "prices"
 
-#: package -> (import name, pip name, what it is)
+#: package -> (import name, what to pip install)
 PACKAGES: dict[str, tuple[str, str]] = {
     "eventstudy": ("eventstudy", "eventstudy"),
     "ffjr-eventstudies": ("eventstudies", "ffjr-eventstudies"),
@@ -61,7 +62,8 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "event-study-toolkit": ("event_study_toolkit", "event-study-toolkit"),
     "eventstudystatistics": ("eventstudystatistics", "eventstudystatistics --no-deps"),
     "myeventstudy": ("myeventstudy", "myeventstudy"),
-    "EventStudySuite": ("EventStudySuite", "eventstudysuite clicksql --no-deps"),
+    "EasyEventStudies": ("EasyEventStudies", "easyeventstudies"),
+    "EventStudySuite": ("EventStudySuite", "eventstudysuite, then pip install --no-deps clicksql"),
 }
 #: In the speed workers, adapters call only what the package needs for its own CARs and tests
 #: (no extra calls made just to read per-pair numbers out for the correctness tables).
@@ -129,7 +131,7 @@ def run_semiscreen(job: Job, compat: str | None = None, min_obs: int | None = No
         tests = res.tests(bhar=False)
     car = res.car[res.car["window"] == f"({job.event[0]}, {job.event[1]})"]
     ar = res.ar.pivot(index=["event_id", "symbol"], columns="rel_day", values="ar")
-    per = res.params.merge(car[["event_id", "symbol", "car"]], on=["event_id", "symbol"])
+    per = res.params.merge(car[["event_id", "symbol", "car", "car_sd"]], on=["event_id", "symbol"])
     per = per.set_index(["event_id", "symbol"]).join(ar)
     full = tests[(tests["t1"] == job.event[0]) & (tests["t2"] == job.event[1])]
     stats = dict(zip(full["test"], full["statistic"]))
@@ -239,14 +241,14 @@ def run_event_studies(job: Job, events):
                 continue
             ar = mm.abnormal_returns(ev["event_data"], "FIRM", "Date")[:, 0]
             rows.append([mm.ols_.params_[0, 0], mm.ols_.params_[1, 0], np.sqrt(mm.ols_.residuals_variance_),
-                         agg["parametric"]["car"], *ar])
+                         agg["parametric"]["car"], np.sqrt(agg["parametric"]["var_car"]), *ar])
         stats = {"caar": float(np.mean([a["parametric"]["car"] for a in aggs])),
                  "J1": tests.j1(aggs), "J2": tests.j2(aggs), "rank": tests.rank_test(aggs),
                  "generalized sign": tests.generalized_sign_test(aggs)}
     if SPEED_ONLY:
         return None, stats
     per = pd.DataFrame(rows, index=_keys(job),
-                       columns=["alpha", "beta", "sigma", "car", *range(job.event[0], job.event[1] + 1)])
+                       columns=["alpha", "beta", "sigma", "car", "car_sd", *range(job.event[0], job.event[1] + 1)])
     return per, stats
 
 
@@ -323,6 +325,33 @@ def run_toolkit(job: Job, data, events):
     return per, {"caar": float(stats["car_mean"]), "t (cross-sectional)": float(stats["car_t"]),
                  "Patell (no FE corr.)": float(stats["tpatell"]), "BMP (no FE corr.)": float(stats["scar_t"]),
                  "sign": float(stats["tsign"]), "generalized sign": float(stats["gen_z"])}
+
+
+def run_easyeventstudies(job: Job):
+    """EasyEventStudies 2.0: its entry point downloads from Yahoo; its estimation functions
+    (Campbell, Lo and MacKinlay 1997) are called here on the job's matrices, pair by pair.
+    Pairs with a missing return are skipped (its OLS has no missing-data handling)."""
+    from EasyEventStudies import easy_event_studies as ees
+
+    keys = _keys(job)
+    rows = {}
+    n_est = job.est_size
+    for i in range(len(job.pairs)):
+        y, x = job.block(i)
+        if not np.isfinite(y).all():
+            continue
+        X = np.column_stack([np.ones(n_est), x[:n_est]])
+        X_star = np.column_stack([np.ones(job.L), x[-job.L:]])
+        model, s2 = ees.estimate_return_model(X, y[:n_est], "market_model")
+        _, ar = ees.estimate_normal_abnormal_returns(model, X_star, y[-job.L:])
+        var = ees.estimate_variance_of_abnormal_returns(X, y[:n_est], X_star, y[-job.L:], s2)
+        car = ees.calculate_cumulative_abnormal_returns(ar, job.L - 1)
+        var_car = ees.calculate_variance_of_cumulative_abnormal_returns(var)
+        rows[keys[i]] = [model.params[0], model.params[1], np.sqrt(s2), car, np.sqrt(var_car), *ar]
+    per = pd.DataFrame.from_dict(rows, orient="index",
+                                 columns=["alpha", "beta", "sigma", "car", "car_sd", *range(job.event[0], job.event[1] + 1)])
+    per.index = pd.MultiIndex.from_tuples(per.index)
+    return per.reindex(keys), {"pairs used": len(rows), "caar": float(per["car"].mean())}
 
 
 def prepare_suite(job: Job):
@@ -506,7 +535,7 @@ def correctness(dataset: str, job: Job, truth: float | None = None) -> None:
     text, stats_text, res_text = run_semiscreen(job)
     compat, stats_compat, _ = run_semiscreen(job, compat="estudy2")
     day_cols = list(range(job.event[0], job.event[1] + 1))
-    cols = ["alpha", "beta", "sigma", "car", *day_cols]
+    cols = ["alpha", "beta", "sigma", "car", "car_sd", *day_cols]
     results: dict[str, tuple[pd.DataFrame, dict]] = {}
     runners = {
         "eventstudy": lambda: run_eventstudy(job),
@@ -515,6 +544,7 @@ def correctness(dataset: str, job: Job, truth: float | None = None) -> None:
         "easy-es": lambda: run_easy_es(job, *prepare_easy_es(job)),
         "event-study-toolkit": lambda: run_toolkit(job, *prepare_toolkit(job)),
         "EventStudySuite": lambda: run_suite(job, *prepare_suite(job)),
+        "EasyEventStudies": lambda: run_easyeventstudies(job),
     }
     for pkg, fn in runners.items():
         if not installed(pkg):
