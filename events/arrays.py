@@ -35,9 +35,10 @@ class EventArrays:
         ``est_rel[j]``. ``NaN`` where the return is missing or was excluded.
     est_rel : ndarray of int, shape (Le,)
         Relative day of each estimation column (e.g. -250..-11), in the security's own sessions.
-    est_day : ndarray of int64, shape (N, Le)
+    est_day : ndarray of int32 or int64, shape (N, Le)
         Calendar key of each estimation observation: days since 1970-01-01 of its session
-        date, ``-1`` where there is none. Used to align residuals of different firms on the
+        date, ``-1`` where there is none (int32 in the engine's output: half the memory of
+        the largest array after ``est_ar``). Used to align residuals of different firms on the
         same calendar date (Kolari-Pynnonen 2010 cross-correlation).
     evt_ar : ndarray, shape (N, L)
         Event-window abnormal returns on relative days ``rel_days``; ``NaN`` where missing.

@@ -415,7 +415,7 @@ class EventStudy:
         kx = len(spec.regressors)
         nc = len(cand)
         buf = {
-            "est_ar": np.empty((nc, Le)), "est_day": np.empty((nc, Le), dtype=np.int64),
+            "est_ar": np.empty((nc, Le)), "est_day": np.empty((nc, Le), dtype=np.int32),
             "evt_ar": np.empty((nc, L)), "evt_cov": np.empty((nc, L, L)),
             "evt_day": np.empty((nc, L), dtype=np.int64), "sigma": np.empty(nc),
             "n_est": np.empty(nc, dtype=np.int64), "dof": np.empty(nc), "params": np.empty((nc, spec.k)),
