@@ -348,14 +348,14 @@ class EventStudy:
         >>> returns = pd.DataFrame({f"S{i}": market + rng.normal(0, 0.01, 300) for i in range(10)})
         >>> returns.iloc[280] += 0.03                    # plant a 3 % abnormal return on day 0
         >>> firms = pd.DataFrame({"event_id": "e1", "symbol": returns.columns, "event_date": dates[280]})
-            >>> res = EventStudy(returns, market=market).fit(firms)
-            >>> res.n_pairs, res.outcomes["outcome"].unique().tolist()
-            (10, ['ok'])
-            >>> res.car.query("window == '(0, 0)'")[["symbol", "car", "car_sd"]].head(3).round(3)
-              symbol    car  car_sd
-            0     S0  0.043   0.010
-            1     S1  0.025   0.009
-            2     S2  0.024   0.010
+        >>> res = EventStudy(returns, market=market).fit(firms)
+        >>> res.n_pairs, res.outcomes["outcome"].unique().tolist()
+        (10, ['ok'])
+        >>> res.car.query("window == '(0, 0)'")[["symbol", "car", "car_sd"]].head(3).round(3)
+          symbol    car  car_sd
+        0     S0  0.043   0.010
+        1     S1  0.025   0.009
+        2     S2  0.024   0.010
         """
         ef = _prepare_event_firms(event_firms)
         n = len(ef)

@@ -22,7 +22,6 @@ On the bundled snapshot (every seed event, every theme)::
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from screener.errors import InputError, SemiscreenWarning
+from screener.files import sha256_file as _sha256
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -87,12 +87,6 @@ def parse_window(text: str | Sequence[int], option: str = "window") -> tuple[int
     return t1, t2
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 #: Shortest estimation window the pipeline accepts (sessions).

@@ -24,7 +24,6 @@ file is recognised by its header (or, failing that, its file name).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from screener.errors import InputError, Problem, ValidationError
+from screener.files import sha256_file as _sha256
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -658,12 +658,6 @@ def _manifest_symbols(manifest: Any) -> set[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _col(frame: "pd.DataFrame | None", column: str) -> bool:

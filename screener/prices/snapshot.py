@@ -8,7 +8,6 @@ the adjusted close was missing at the source; symbols the source did not have ar
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,6 +17,7 @@ import pandas as pd
 
 from screener.errors import DataUnavailableError, InputError, Problem, ValidationError
 from screener.prices.base import PriceSource, _atomic_write, check_symbol, price_frame_from_arrays
+from screener.files import sha256_file
 
 __all__ = ["SnapshotSource", "SNAPSHOT_COLUMNS", "write_snapshot_file", "sha256_file", "read_parquet_arrays"]
 
@@ -25,13 +25,6 @@ __all__ = ["SnapshotSource", "SNAPSHOT_COLUMNS", "write_snapshot_file", "sha256_
 SNAPSHOT_COLUMNS = ("date", "close", "adj_close", "volume")
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_snapshot_file(frame: pd.DataFrame, path: Path) -> None:

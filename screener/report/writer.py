@@ -21,7 +21,6 @@ behind. A non-empty directory without the marker is refused unless ``force=True`
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -37,6 +36,7 @@ import pandas as pd
 
 from screener.errors import InputError
 from screener.report.model import TIDY_TABLES, ReportData, display_frame, window_label
+from screener.files import sha256_file as _sha256
 
 __all__ = ["write_report", "tidy_tables", "WrittenReport", "MARKER", "FORMATS", "TIDY_TABLES", "PARQUET_METADATA_KEY"]
 
@@ -248,12 +248,6 @@ def _write_table(frame: pd.DataFrame, stem: Path, formats: tuple[str, ...], meta
         _write_parquet(frame, stem.with_suffix(".parquet"), metadata)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_all(data: ReportData, root: Path, formats: tuple[str, ...]) -> None:
