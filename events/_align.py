@@ -256,15 +256,27 @@ def _stack_fast(returns, syms, col_of, r_days, regressors, uses_market, m_days, 
     # sessions each return spans: distance to the security's previous return
     ok = np.isfinite(y)
     g = np.arange(len(y), dtype=np.int64)
-    last_ok = np.maximum.accumulate(np.where(ok, g, -1)) if len(y) else g
-    prev_ok = np.concatenate([[-1], last_ok[:-1]]) if len(y) else g
+    if len(y):
+        last_ok = np.where(ok, g, -1)
+        np.maximum.accumulate(last_ok, out=last_ok)  # in place: no second full-size temporary
+        prev_ok = np.concatenate([[-1], last_ok[:-1]])
+        del last_ok
+    else:
+        prev_ok = g
     sec_start = (np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else lengths)[si]
-    span = np.where(ok, np.where(prev_ok >= sec_start, g - prev_ok, 1), np.nan).astype(float)
+    # g - prev_ok after a previous return of the same security, else 1; NaN where no return
+    span = np.subtract(g, prev_ok, dtype=float)
+    np.copyto(span, 1.0, where=prev_ok < sec_start)
+    np.copyto(span, np.nan, where=~ok)
+    del prev_ok, sec_start
     m = None
     mok = np.zeros(len(y), dtype=bool)
     if uses_market:
         b = bc[si]
-        m = np.where(b >= 0, m_on_r[ri, np.maximum(b, 0)], np.nan)
+        # one benchmark column (a market Series): a 1-D gather is much cheaper than a 2-D one
+        m = m_on_r[:, 0][ri] if m_on_r.shape[1] == 1 else m_on_r[ri, np.maximum(b, 0)]
+        if not has_bench.all():
+            m = np.where(b >= 0, m, np.nan)
         mok = np.isfinite(m)
     f_rows = _lookup(f_days, r_days)[ri] if f_arr is not None else None
     X = _regressor_matrix(m, f_rows, f_arr, f_col, regressors, si)

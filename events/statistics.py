@@ -431,15 +431,19 @@ class _Prepared:
         z = np.where(valid, a.est_ar, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             z -= (z.sum(axis=1) / counts)[:, None]
-            z[~valid] = 0.0
+            invalid = ~valid
+            np.copyto(z, 0.0, where=invalid)  # (cheaper than boolean-mask assignment)
             norm = np.sqrt(np.einsum("ij,ij->i", z, z))
             z /= norm[:, None]
         usable = (counts >= 3) & (norm > 0) & np.isfinite(norm)
         z[~usable] = 0.0
         if valid.any():
-            first_day = int(a.est_day[valid].min())
+            if a.est_day.dtype.kind in "iu":  # (contract: int32/int64) no boolean-mask gather
+                first_day = int(np.where(valid, a.est_day, np.iinfo(a.est_day.dtype).max).min())
+            else:
+                first_day = int(a.est_day[valid].min())
             index = a.est_day - first_day
-            index[~valid] = 0
+            np.copyto(index, 0, where=invalid)
             n_days = int(index.max()) + 1
         else:
             index, n_days = np.zeros(a.est_day.shape, dtype=np.int64), 1
@@ -505,7 +509,8 @@ class _Prepared:
         # keep the calendar dates with a non-zero sum (weekends and holidays drop out)
         used = sums.any(axis=0)
         column = np.where(used, np.cumsum(used) - 1, -1)
-        return group, group_dates, np.ascontiguousarray(sums[:, used]), column, int(used.sum())
+        # (np.take of the column numbers: much faster than boolean column indexing)
+        return group, group_dates, np.take(sums, np.flatnonzero(used), axis=1), column, int(used.sum())
 
     @staticmethod
     def _group_sums(
