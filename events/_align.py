@@ -4,9 +4,10 @@ All securities' sessions are stacked into one long array, sorted by (security, d
 ``s`` occupies positions ``start[s]:end[s]``, with ``pad`` missing entries on each side so that
 a window never reaches into another security. A session's relative day is its position minus
 the position of day 0, so every window of every pair is the contiguous block of positions
-``p0 + rel``: found by index arithmetic (``searchsorted`` on a composite key) and read as rows
-of a sliding-window view, never by a Python loop over event-firm pairs. The only loop is over
-securities with their own sessions, while the panel is built.
+``p0 + rel``: found by index arithmetic (a vectorized binary search inside each security's
+block of positions) and read as rows of a sliding-window view, never by a Python loop over
+event-firm pairs. The only loops are over securities with their own sessions, and over blocks
+of securities while the panel is written (to keep temporaries small).
 """
 
 from __future__ import annotations
@@ -47,11 +48,9 @@ class Panel:
         Each security's sessions are positions ``start[s]:end[s]`` of the stacked arrays.
     pad : int
         Missing entries on each side of every security (``day`` -1, ``y`` and ``X`` NaN).
-    day : ndarray (T,)
-        Session date (days since epoch) of each position, -1 on padding.
-    key, day_real : ndarray (sessions,)
-        Without padding: the sorted composite key ``code * stride + day - day_base`` and the
-        date; security ``s`` starts at ``real_start[s]`` there.
+    day : ndarray of int32 (T,)
+        Session date (days since epoch) of each position, -1 on padding; ascending inside
+        each security's positions.
     y : ndarray (T,)
         The security's return on the session (``NaN`` where missing, inf kept as is).
     span : ndarray (T,)
@@ -68,16 +67,11 @@ class Panel:
     end: np.ndarray
     pad: int
     day: np.ndarray
-    day_real: np.ndarray
-    real_start: np.ndarray
-    key: np.ndarray
     y: np.ndarray
     span: np.ndarray
     X: np.ndarray
     market_ok: np.ndarray
     has_benchmark: np.ndarray
-    day_base: int
-    stride: int
 
     @property
     def code_of(self) -> dict[str, int]:
@@ -129,6 +123,15 @@ def _regressor_matrix(m: np.ndarray | None, f_rows: np.ndarray | None, f_arr, f_
     return X
 
 
+def _lag_of(regressor: str) -> int:
+    """Lag of a market regressor (``market_lag2`` -> 2, ``market_lead1`` -> -1, ``market`` -> 0)."""
+    if regressor.startswith("market_lag"):
+        return int(regressor[len("market_lag"):])
+    if regressor.startswith("market_lead"):
+        return -int(regressor[len("market_lead"):])
+    return 0
+
+
 def build_panel(
     returns: pd.DataFrame,
     symbols: list[str],
@@ -141,16 +144,23 @@ def build_panel(
     spans: pd.DataFrame | None,
     trade_to_trade: bool,
     pad: int = 0,
+    column_names: list[str] | None = None,
 ) -> Panel:
     """Stack the sessions of ``symbols`` (columns of ``returns``) with their regressors.
 
     Securities without their own ``sessions``/``spans`` (and without trade-to-trade) are
-    stacked in one vectorized step; the others one security at a time. The order of
-    ``Panel.symbols`` is therefore not the order of ``symbols``.
+    written straight into the padded arrays in one vectorized step (boolean masks, no index
+    arrays: the panel's peak memory is little more than the panel itself); the others are
+    stacked one security at a time. The order of ``Panel.symbols`` is therefore not the
+    order of ``symbols``. ``column_names`` names the columns of ``returns`` (default: their
+    labels); ``pad`` is raised to cover the longest market lag or lead.
     """
+    names = list(returns.columns) if column_names is None else list(column_names)
+    col_of = {c: i for i, c in enumerate(names)}
+    values = returns.to_numpy(dtype=float, na_value=np.nan)  # (T, C); a view where possible
     r_days = to_days(returns.index)
-    col_of = {c: i for i, c in enumerate(returns.columns)}
     uses_market = market is not None and any(r.startswith("market") for r in regressors)
+    pad = max(int(pad), max((abs(_lag_of(r)) for r in regressors if r.startswith("market")), default=0) + 1)
     m_days = m_arr = m_col = None
     if uses_market:
         m_frame = market.to_frame() if isinstance(market, pd.Series) else market
@@ -179,114 +189,148 @@ def build_panel(
         own = set(symbols)
     fast = [s for s in symbols if s not in own]
     slow = [s for s in symbols if s in own]
-    parts = []
-    if fast:
-        parts.append(_stack_fast(returns, fast, col_of, r_days, regressors, uses_market, m_days, m_arr,
-                                 bench_col, f_days, f_arr, f_col))
-    if slow:
-        parts.append(_stack_loop(returns, slow, col_of, r_days, regressors, uses_market, m_days, m_arr,
-                                 bench_col, f_days, f_arr, f_col, sessions, spans, trade_to_trade))
     kx = len(regressors)
-    if not parts:
-        parts.append(([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
-                      np.zeros((0, kx)), np.zeros(0, bool), np.zeros(0, bool)))
-    syms = [s for p in parts for s in p[0]]
-    lengths = np.concatenate([p[1] for p in parts])
+    fast_part = (_fast_sessions(values, fast, col_of, r_days, uses_market, m_days, m_arr, bench_col)
+                 if fast else None)
+    if slow:
+        slow_part = _stack_loop(values, slow, col_of, r_days, regressors, uses_market, m_days, m_arr,
+                                bench_col, f_days, f_arr, f_col, sessions, spans, trade_to_trade)
+    else:
+        slow_part = ([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
+                     np.zeros((0, kx)), np.zeros(0, bool), np.zeros(0, bool))
+    syms = list(fast) + list(slow_part[0])
+    lengths = np.concatenate([fast_part["lengths"] if fast else np.zeros(0, np.int64), slow_part[1]])
+    has_benchmark = np.concatenate([fast_part["has_bench"] if fast else np.zeros(0, bool), slow_part[7]])
     S = len(syms)
-    n_real = int(lengths.sum())
-    code_real = np.repeat(np.arange(S, dtype=np.int64), lengths)
     # padded layout: security s starts at its real offset + pad * (2 s + 1)
     real_off = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if S else np.zeros(0, np.int64)
     start = real_off + pad * (2 * np.arange(S, dtype=np.int64) + 1)
     end = start + lengths
-    T = n_real + 2 * pad * S
-    dest = np.arange(n_real, dtype=np.int64) + pad * (2 * code_real + 1)
+    T = int(lengths.sum()) + 2 * pad * S
+    day = np.full(T, -1, dtype=np.int32)
+    y = np.full(T, np.nan)
+    span = np.full(T, np.nan)
+    X = np.full((kx, T), np.nan)
+    market_ok = np.zeros(T, dtype=bool)
+    if fast:
+        n_fast = len(fast)
+        t_fast = int(end[n_fast - 1]) + pad
+        _write_fast(fast_part, pad, regressors, r_days, f_days, f_arr, f_col, day[:t_fast], y[:t_fast],
+                    span[:t_fast], X[:, :t_fast], market_ok[:t_fast], start[:n_fast])
+    if slow:
+        n_fast = len(fast)
+        slow_lengths = slow_part[1]
+        local_off = np.concatenate([[0], np.cumsum(slow_lengths)[:-1]]).astype(np.int64)
+        dest = (np.repeat(start[n_fast:] - local_off, slow_lengths)
+                + np.arange(int(slow_lengths.sum()), dtype=np.int64))
+        day[dest] = slow_part[2]
+        y[dest] = slow_part[3]
+        span[dest] = slow_part[4]
+        X[:, dest] = slow_part[5].T
+        market_ok[dest] = slow_part[6]
+    return Panel(symbols=syms, start=start, end=end, pad=pad, day=day, y=y, span=span, X=X,
+                 market_ok=market_ok, has_benchmark=has_benchmark)
 
-    def padded(values: np.ndarray, fill) -> np.ndarray:
-        out = np.full((T,) + values.shape[1:], fill, dtype=values.dtype)
-        out[dest] = values
-        return out
 
-    day_real = np.concatenate([p[2] for p in parts])
-    day = padded(day_real, -1)
-    day_base = int(day_real.min()) - 1 if n_real else 0
-    stride = int(day_real.max()) - day_base + 40_000 if n_real else 1
-    key = code_real * stride + (day_real - day_base)  # sorted: (security, date)
-    X_real = np.concatenate([p[5] for p in parts])
-    X = np.full((X_real.shape[1], T), np.nan)
-    X[:, dest] = X_real.T
-    return Panel(
-        symbols=syms, start=start, end=end, pad=pad, day=day, key=key, day_real=day_real,
-        real_start=real_off,
-        y=padded(np.concatenate([p[3] for p in parts]), np.nan),
-        span=padded(np.concatenate([p[4] for p in parts]), np.nan),
-        X=X,
-        market_ok=padded(np.concatenate([p[6] for p in parts]), False),
-        has_benchmark=np.concatenate([p[7] for p in parts]), day_base=day_base, stride=stride,
-    )
-
-
-def _stack_fast(returns, syms, col_of, r_days, regressors, uses_market, m_days, m_arr, bench_col,
-                f_days, f_arr, f_col):
-    """Default sessions for many securities at once (no per-security loop).
+def _fast_sessions(values, syms, col_of, r_days, uses_market, m_days, m_arr, bench_col) -> dict:
+    """Sessions of securities on the default rule, as (securities x dates) masks.
 
     A security's sessions are the dates on which it or its benchmark has a return: a day the
     benchmark traded but the security has no return is a gap in event time (a halt, a missing
-    print), never a compressed calendar. A return that follows a gap spans the sessions since the
-    previous return (``span`` > 1). Without a market (constant-mean model), the sessions are the
-    dates with a return.
+    print), never a compressed calendar. Without a market (constant-mean model), the sessions
+    are the dates with a return.
     """
     cols = np.array([col_of[s] for s in syms], dtype=np.int64)
-    sub = returns.to_numpy(dtype=float, na_value=np.nan)[:, cols].T  # (S, T)
+    if len(cols) == values.shape[1] and (cols == np.arange(len(cols))).all():
+        sub = values.T  # (S, T): contiguous for a pandas frame's float block, no copy
+    else:
+        sub = values[:, cols].T
     present = ~np.isnan(sub)
     has_bench = np.ones(len(syms), dtype=bool)
+    market_rows = None
     if uses_market:
         bc = np.array([(-1 if (c := bench_col(s)) is None else c) for s in syms], dtype=np.int64)
         has_bench = bc >= 0
         m_rows = _lookup(m_days, r_days)  # market row of each returns row (once)
         m_on_r = np.where((m_rows >= 0)[:, None], m_arr[np.maximum(m_rows, 0)], np.nan)  # (T, B)
-        if has_bench.any():
-            bench_ok = np.zeros_like(present)
-            bench_ok[has_bench] = np.isfinite(m_on_r[:, bc[has_bench]]).T
-            present |= bench_ok
-    si, ri = np.nonzero(present)  # sorted by security, then date
-    y = sub[si, ri]
-    lengths = present.sum(axis=1).astype(np.int64)
-    days = r_days[ri]
-    # sessions each return spans: distance to the security's previous return
-    ok = np.isfinite(y)
-    g = np.arange(len(y), dtype=np.int64)
-    if len(y):
-        last_ok = np.where(ok, g, -1)
-        np.maximum.accumulate(last_ok, out=last_ok)  # in place: no second full-size temporary
-        prev_ok = np.concatenate([[-1], last_ok[:-1]])
-        del last_ok
-    else:
-        prev_ok = g
-    sec_start = (np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else lengths)[si]
-    # g - prev_ok after a previous return of the same security, else 1; NaN where no return
-    span = np.subtract(g, prev_ok, dtype=float)
-    np.copyto(span, 1.0, where=prev_ok < sec_start)
-    np.copyto(span, np.nan, where=~ok)
-    del prev_ok, sec_start
+        if m_on_r.shape[1] == 1 and has_bench.all():
+            market_rows = np.broadcast_to(m_on_r[:, 0], sub.shape)  # one market: no copy
+        else:
+            market_rows = np.ascontiguousarray(m_on_r[:, np.maximum(bc, 0)].T)
+            market_rows[~has_bench] = np.nan
+        present |= np.isfinite(market_rows) & has_bench[:, None]
+    return {"sub": sub, "present": present, "lengths": present.sum(axis=1).astype(np.int64),
+            "has_bench": has_bench, "market_rows": market_rows}
+
+
+_BLOCK_POSITIONS = 1 << 21  # positions written per block (temporaries of ~16 MB, reused)
+
+
+def _write_fast(part, pad, regressors, r_days, f_days, f_arr, f_col, day, y, span, X, market_ok, start):
+    """Write the default-rule securities into the (views of the) padded arrays.
+
+    Blocks of securities are written one after the other, so that every temporary is small
+    (memory the allocator reuses instead of fresh pages for each full-size temporary).
+    """
+    present = part["present"]
+    S, n_dates = present.shape
+    per_block = max(1, _BLOCK_POSITIONS // (n_dates + 2 * pad))
+    days32 = r_days.astype(np.int32)
+    f_rows = _lookup(f_days, r_days) if f_arr is not None else None
+    factor_rows = {r: _take(f_arr[:, f_col[r]], f_rows) for r in regressors
+                   if f_rows is not None and r in f_col}
+    for s0 in range(0, S, per_block):
+        s1 = min(S, s0 + per_block)
+        lo, hi = int(start[s0]) - pad, int(start[s1 - 1] + part["lengths"][s1 - 1]) + pad
+        market_rows = part["market_rows"]
+        _write_fast_block(
+            present[s0:s1], part["lengths"][s0:s1], part["sub"][s0:s1],
+            None if market_rows is None else market_rows[s0:s1], pad, regressors, days32, factor_rows,
+            day[lo:hi], y[lo:hi], span[lo:hi], X[:, lo:hi], market_ok[lo:hi], start[s0:s1] - lo,
+        )
+
+
+def _write_fast_block(present, lengths, sub, market_rows, pad, regressors, days32, factor_rows,
+                      day, y, span, X, market_ok, start):
+    S = len(lengths)
+    # True at the real positions of the padded layout, in (security, date) order
+    real = np.repeat(np.tile(np.array([False, True, False]), S),
+                     np.column_stack([np.full(S, pad), lengths, np.full(S, pad)]).ravel())
+    y[real] = sub[present]
+    day[real] = np.broadcast_to(days32, present.shape)[present]
     m = None
-    mok = np.zeros(len(y), dtype=bool)
-    if uses_market:
-        b = bc[si]
-        # one benchmark column (a market Series): a 1-D gather is much cheaper than a 2-D one
-        m = m_on_r[:, 0][ri] if m_on_r.shape[1] == 1 else m_on_r[ri, np.maximum(b, 0)]
-        if not has_bench.all():
-            m = np.where(b >= 0, m, np.nan)
-        mok = np.isfinite(m)
-    f_rows = _lookup(f_days, r_days)[ri] if f_arr is not None else None
-    X = _regressor_matrix(m, f_rows, f_arr, f_col, regressors, si)
-    return list(syms), lengths, days, y, span, X, mok, has_bench
+    if market_rows is not None:
+        j0 = regressors.index("market") if "market" in regressors else None
+        m = X[j0] if j0 is not None else np.full(len(y), np.nan)  # (X starts as NaN)
+        m[real] = market_rows[present]
+        np.isfinite(m, out=market_ok)
+    for j, r in enumerate(regressors):
+        if r.startswith("market") and r != "market":
+            if m is not None:
+                # pads are NaN and at least as long as any lag: a shift never reaches another security
+                X[j] = _shift(m, _lag_of(r))
+        elif r in factor_rows:
+            X[j, real] = np.broadcast_to(factor_rows[r], present.shape)[present]
+    del real
+    # sessions each return spans: distance to the security's previous return, 1 after none
+    ok = np.isfinite(y)
+    marked = ok.copy()
+    marked[start - 1] = True  # a marker on the pad before each security (never a return)
+    last = np.arange(len(y), dtype=np.int64)
+    np.copyto(last, -1, where=~marked)
+    np.maximum.accumulate(last, out=last)  # last return (or marker) at or before each position
+    span.fill(1.0)
+    span[0] = 0.0
+    np.cumsum(span, out=span)  # 0, 1, 2, ...: the positions, without a temporary
+    if len(y) > 1:
+        span[1:] -= last[:-1]
+        np.copyto(span[1:], 1.0, where=~ok[last[:-1]])  # the previous one is a marker
+    np.copyto(span, np.nan, where=~ok)
 
 
-def _stack_loop(returns, syms, col_of, r_days, regressors, uses_market, m_days, m_arr, bench_col,
+def _stack_loop(R, syms, col_of, r_days, regressors, uses_market, m_days, m_arr, bench_col,
                 f_days, f_arr, f_col, sessions, spans, trade_to_trade):
     """Securities with their own sessions, spans or trade-to-trade returns, one at a time."""
-    R = returns.to_numpy(dtype=float, na_value=np.nan)
     if spans is not None:
         S_days = to_days(spans.index)
         S_arr = spans.to_numpy(dtype=float, na_value=np.nan)
@@ -303,7 +347,12 @@ def _stack_loop(returns, syms, col_of, r_days, regressors, uses_market, m_days, 
             days = np.unique(to_days(sessions[sym]))
             y = _take(col, _lookup(r_days, days))
         else:
+            # the default of _stack_fast: the dates on which the security or its benchmark has
+            # a return (a day its market traded and it did not is a gap, not a compressed day)
             present = ~np.isnan(col)
+            mc0 = bench_col(sym) if uses_market else None
+            if mc0 is not None:
+                present |= np.isfinite(_take(m_arr[:, mc0], _lookup(m_days, r_days)))
             days = r_days[present]
             y = col[present].astype(float)
         n = len(days)
@@ -312,13 +361,11 @@ def _stack_loop(returns, syms, col_of, r_days, regressors, uses_market, m_days, 
         if spans is not None and sym in s_col:
             span = _take(S_arr[:, s_col[sym]], _lookup(S_days, days))
             span = np.where(ok & ~(span >= 1), 1.0, span)  # unknown (NaN, 0) -> one session
-        elif sessions is not None and sym in sessions:
+        else:  # distance in sessions to the previous return (1 for the first)
             pos = np.flatnonzero(ok)
             span = np.full(n, np.nan)
             if len(pos):
                 span[pos] = np.diff(pos, prepend=pos[0] - 1)
-        else:
-            span = np.ones(n)
         span = np.where(ok, span, np.nan)
         m = None
         mok = np.zeros(n, dtype=bool)
@@ -368,16 +415,14 @@ def place_day0(
     status[~valid_date] = INVALID_DATE
     status[(code < 0) & valid_date] = UNKNOWN_SYMBOL
     known = (code >= 0) & valid_date
-    dr = panel.day_real
+    dr = panel.day
     if len(panel.symbols) == 0 or len(dr) == 0:
         status[known] = NO_DATA
         return np.zeros(n, dtype=np.int64), status
     c = np.where(known, code, 0)
-    # placement in the unpadded arrays (sorted composite key), then shifted to padded positions
-    start = panel.real_start[c]
-    end = start + (panel.end[c] - panel.start[c])
-    q = c * panel.stride + np.clip(day - panel.day_base, 0, panel.stride - 1)
-    pos = np.searchsorted(panel.key, q, side="left")
+    start = panel.start[c]
+    end = panel.end[c]
+    pos = _segment_searchsorted(dr, start, end, day)
     last_i = len(dr) - 1
     has = pos < end
     exact = has & (dr[np.minimum(pos, last_i)] == day)
@@ -396,7 +441,7 @@ def place_day0(
         ok = exact
     p0 = np.where(ok, p0, start)
     used = dr[np.clip(p0, 0, last_i)]
-    shift = np.abs(used - day)
+    shift = np.abs(used.astype(np.int64) - day)
     st = np.where(exact, PLACED, SHIFTED).astype(np.int8)
     if policy in ("exact", "skip"):
         st = np.where(exact, PLACED, EVENT_DAY_MISSING if policy == "exact" else SKIPPED).astype(np.int8)
@@ -404,8 +449,29 @@ def place_day0(
     else:
         st = np.where(~ok | ~in_range | (shift > max_shift_days), NO_DATA, st).astype(np.int8)
     status = np.where(known, st, status).astype(np.int8)
-    p0_padded = p0 - panel.real_start[c] + panel.start[c]
-    return p0_padded.astype(np.int64), status
+    return p0.astype(np.int64), status
+
+
+def _segment_searchsorted(values: np.ndarray, start: np.ndarray, end: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """For each query, the first position p in ``start[i]:end[i]`` with ``values[p] >= query[i]``
+    (``end[i]`` if none); ``values`` is ascending inside each segment.
+
+    A binary search run on all queries at once: about log2(longest segment) vectorized
+    steps over the queries, no composite key over the whole panel.
+    """
+    lo = start.astype(np.int64)
+    hi = end.astype(np.int64)
+    if not len(lo):
+        return lo
+    for _ in range(int(np.max(hi - lo, initial=0)).bit_length() + 1):
+        active = lo < hi
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        below = active & (values[np.minimum(mid, len(values) - 1)] < query)
+        lo = np.where(below, mid + 1, lo)
+        hi = np.where(active & ~below, mid, hi)
+    return lo
 
 
 def window_view(values: np.ndarray, length: int) -> np.ndarray:

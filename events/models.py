@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from events.arrays import ForecastCovariance
 from screener.errors import InputError
 
 __all__ = ["ModelSpec", "ModelFit", "MODELS", "get_model", "fit_models"]
@@ -146,8 +147,22 @@ class ModelFit:
     est_ar: np.ndarray  # (N, Le)
     evt_ar: np.ndarray  # (N, L)
     expected_evt: np.ndarray  # (N, L)
-    evt_cov: np.ndarray  # (N, L, L)
+    cov_scale: np.ndarray  # (N,): s^2 (NaN where not estimated)
+    cov_diag: np.ndarray  # (N, L): d, 1 (or the sessions a return spans)
+    cov_design: np.ndarray  # (N, L, k): event-window regressors Z0, with the intercept
+    cov_inverse: np.ndarray  # (N, k, k): A = (Z'WZ)^-1
     status: np.ndarray  # (N,) int8
+
+    @property
+    def covariance(self) -> ForecastCovariance:
+        """V_i = s^2 (diag(d) + Z0 A Z0'), NaN where the AR is missing (factored)."""
+        return ForecastCovariance(self.cov_scale, self.cov_diag, self.cov_design, self.cov_inverse,
+                                  ~np.isfinite(self.evt_ar))
+
+    @property
+    def evt_cov(self) -> np.ndarray:
+        """The (N, L, L) forecast-error covariances, materialised."""
+        return np.asarray(self.covariance)
 
 
 def _masked(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -225,6 +240,7 @@ def fit_models(
             sse = (_masked(e_est, valid) ** 2).sum(axis=1)
             d_evt = np.ones((n, L))
         expected = X_evt[..., 0]
+        Z, A = np.zeros((n, L, 0)), np.zeros((n, 0, 0))  # no estimated parameter
         dof = M.astype(float)
         if compat == "estudy2":
             ebar = _masked(e_est, valid).sum(axis=1) / Mf
@@ -232,7 +248,7 @@ def fit_models(
             s2 = sse / np.maximum(M - 1, 1)
         else:
             s2 = sse / np.maximum(dof, 1)
-        cov = s2[:, None, None] * (d_evt[:, :, None] * np.eye(L)[None])
+        d = d_evt
         r2 = np.full(n, np.nan)
     elif name in ("constant_mean", "market") and not t2t:
         if name == "constant_mean":
@@ -242,7 +258,8 @@ def fit_models(
             expected = np.broadcast_to(mu[:, None], (n, L)).copy()
             e_evt = y_evt - expected
             sse = syy
-            q = np.broadcast_to((1.0 / Mf)[:, None, None], (n, L, L))
+            Z = np.ones((n, L, 1))
+            A = (1.0 / Mf)[:, None, None]
             r2 = np.zeros(n)
         else:
             x = X_est[..., 0]
@@ -272,42 +289,45 @@ def fit_models(
             else:
                 xbar_c, sxx_c = xbar, sxx
             dxe = X_evt[..., 0] - xbar_c[:, None]
-            q = (1.0 / Mf)[:, None, None] + dxe[:, :, None] * dxe[:, None, :] / np.where(
-                sxx_c > 0, sxx_c, np.nan
-            )[:, None, None]
+            # Z0 A Z0' = 1/M + dxe dxe' / sxx: intercept and centred market, A diagonal
+            Z = np.stack([np.ones((n, L)), dxe], axis=2)
+            A = np.zeros((n, 2, 2))
+            A[:, 0, 0] = 1.0 / Mf
+            A[:, 1, 1] = 1.0 / np.where(sxx_c > 0, sxx_c, np.nan)
         dof = (M - k).astype(float)
         if compat == "estudy2":
             ebar = _masked(e_est, valid).sum(axis=1) / Mf
             s2 = (_masked(e_est - ebar[:, None], valid) ** 2).sum(axis=1) / np.maximum(M - 1, 1)
         else:
             s2 = sse / np.maximum(dof, 1)
-        cov = s2[:, None, None] * (np.eye(L)[None] + q)
+        d = np.ones((n, L))
     elif name == "scholes_williams":
-        params, e_est, expected, e_evt, s2, dof, r2, cov = _scholes_williams(
+        params, e_est, expected, e_evt, s2, dof, r2, d, Z, A = _scholes_williams(
             y_est, X_est, valid, y_evt, X_evt, M, status, compat
         )
     elif not t2t and name in ("factor", "dimson"):
-        params, e_est, expected, e_evt, s2, dof, r2, cov = _centered_ols(
+        params, e_est, expected, e_evt, s2, dof, r2, d, Z, A = _centered_ols(
             spec, X_est, valid, dy, ybar, syy, y_evt, X_evt, M, status, compat
         )
     else:
-        params, e_est, expected, e_evt, s2, dof, r2, cov = _general_ols(
+        params, e_est, expected, e_evt, s2, dof, r2, d, Z, A = _general_ols(
             spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, span_evt, compat
         )
 
     bad = status != OK
     sigma = np.sqrt(s2)
     e_est = np.where(valid, e_est, np.nan)
-    miss = ~np.isfinite(e_evt)
-    cov = np.where(miss[:, :, None] | miss[:, None, :], np.nan, cov)
     params[bad] = np.nan
     for a in (sigma, r2):
         a[bad] = np.nan
     e_est[bad] = np.nan
     e_evt = np.where(bad[:, None], np.nan, e_evt)
     expected = np.where(bad[:, None], np.nan, expected)
-    cov[bad] = np.nan
-    return ModelFit(params, sigma, M.astype(np.int64), dof, r2, e_est, e_evt, expected, cov, status)
+    scale = np.where(bad, np.nan, s2)
+    d = np.broadcast_to(d, (n, L))
+    Z = np.broadcast_to(Z, (n, L, k))
+    A = np.broadcast_to(A, (n, k, k))
+    return ModelFit(params, sigma, M.astype(np.int64), dof, r2, e_est, e_evt, expected, scale, d, Z, A, status)
 
 
 def _scholes_williams(y_est, X_est, valid, y_evt, X_evt, M, status, compat):
@@ -352,9 +372,11 @@ def _scholes_williams(y_est, X_est, valid, y_evt, X_evt, M, status, compat):
     dx = dxs[0]
     sxx = (dx * dx).sum(axis=1)
     dxe = X_evt[..., 0] - xbar[:, None]
-    q = (1.0 / Mf)[:, None, None] + dxe[:, :, None] * dxe[:, None, :] / np.where(sxx > 0, sxx, np.nan)[:, None, None]
-    cov = s2[:, None, None] * (np.eye(L)[None] + q)
-    return params, e_est, expected, e_evt, s2, dof, r2, cov
+    Z = np.stack([np.ones((n, L)), dxe], axis=2)
+    A = np.zeros((n, 2, 2))
+    A[:, 0, 0] = 1.0 / Mf
+    A[:, 1, 1] = 1.0 / np.where(sxx > 0, sxx, np.nan)
+    return params, e_est, expected, e_evt, s2, dof, r2, np.ones((n, L)), Z, A
 
 
 def _scaled_inverse(B: np.ndarray, status: np.ndarray) -> np.ndarray:
@@ -398,14 +420,15 @@ def _centered_ols(spec, X_est, valid, dy, ybar, syy, y_evt, X_evt, M, status, co
         s2 = (_masked(e0 - ebar[:, None], valid) ** 2).sum(axis=1) / np.maximum(M - 1, 1)
     else:
         s2 = sse / np.maximum(dof, 1)
+    # Z0 A Z0' = 1/M + dX0 Binv dX0': intercept and centred regressors, A block-diagonal
     dX0 = X_evt - xbar[:, None, :]
     ok0 = np.isfinite(dX0).all(axis=2)
-    dX0 = np.where(ok0[..., None], dX0, 0.0)
-    q = (1.0 / Mf)[:, None, None] + (dX0 @ Binv) @ np.swapaxes(dX0, 1, 2)
-    q = np.where(ok0[:, :, None] & ok0[:, None, :], q, np.nan)
-    cov = s2[:, None, None] * (np.eye(L)[None] + q)
+    Z = np.concatenate([np.ones((n, L, 1)), np.where(ok0[..., None], dX0, np.nan)], axis=2)
+    A = np.zeros((n, k, k))
+    A[:, 0, 0] = 1.0 / Mf
+    A[:, 1:, 1:] = Binv
     params = np.column_stack([alpha, slopes])
-    return params, e_est, expected, e_evt, s2, dof, r2, cov
+    return params, e_est, expected, e_evt, s2, dof, r2, np.ones((n, L)), Z, A
 
 
 def _general_ols(spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, span_evt, compat):
@@ -452,10 +475,7 @@ def _general_ols(spec, y_est, X_est, valid, y_evt, X_evt, M, status, span_est, s
         s2 = (_masked(e_est - ebar[:, None], valid) ** 2).sum(axis=1) / np.maximum(M - 1, 1)
     else:
         s2 = sse / np.maximum(dof, 1)
-    Z0f = np.where(np.isfinite(Z0), Z0, 0.0)  # rows with a missing regressor are NaN-masked later
-    q = (Z0f @ Ainv) @ np.swapaxes(Z0f, 1, 2)
-    q = np.where(np.isfinite(Z0).all(axis=2)[:, :, None] & np.isfinite(Z0).all(axis=2)[:, None, :], q, np.nan)
-    D = c_evt[:, :, None] * np.eye(L)[None]
-    cov = s2[:, None, None] * (D + q)
+    # rows with a missing regressor are NaN in Z0 (their ARs are missing too)
+    Z0 = np.where(np.isfinite(Z0).all(axis=2)[..., None], Z0, np.nan)
     params = theta
-    return params, e_est, expected, e_evt, s2, dof, r2, cov
+    return params, e_est, expected, e_evt, s2, dof, r2, c_evt, Z0, Ainv

@@ -25,7 +25,7 @@ the whole series, the cross-correlation sums) between tests. Everything is vecto
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from events.arrays import EventArrays, TestResult
+from events.arrays import EventArrays, TestResult, ar_variances
+from events.arrays import car_variance as _car_variance
 from screener.errors import InputError
 
 __all__ = [
@@ -292,7 +293,7 @@ class _Prepared:
             ar_all = a.evt_ar[:, cols]
             rows = np.flatnonzero(np.isfinite(ar_all).all(axis=1))
             ar = ar_all[rows]
-            car_variance = a.evt_cov[:, cols, cols].sum(axis=(1, 2))[rows]
+            car_variance = _car_variance(a.evt_cov, cols, rows)
             self._windows[key] = _Window(
                 key, cols, rows, cols.stop - cols.start, ar, ar.sum(axis=1), car_variance
             )
@@ -310,13 +311,31 @@ class _Prepared:
     def est_finite(self) -> np.ndarray:
         return np.isfinite(self.arrays.est_ar)
 
-    @cached_property
-    def _est_filled(self) -> np.ndarray:
-        return np.where(self.est_finite, self.arrays.est_ar, 0.0)
+    def _row_blocks(self, rows: np.ndarray | None = None) -> Iterator[slice | np.ndarray]:
+        """All pairs (``rows=None``) or ``rows``, in blocks of at most ``_BLOCK_ROWS`` rows.
+
+        Working block by block keeps the temporaries of the (N x T) estimation arrays small.
+        """
+        if rows is None:
+            for i in range(0, self.n_pairs, _BLOCK_ROWS):
+                yield slice(i, min(i + _BLOCK_ROWS, self.n_pairs))
+        else:
+            for i in range(0, len(rows), _BLOCK_ROWS):
+                yield rows[i:i + _BLOCK_ROWS]
+
+    def _est_column_sums(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per estimation-window column: sum of the finite ARs of ``rows`` and their number."""
+        sums = np.zeros(self.n_est_cols)
+        counts = np.zeros(self.n_est_cols, dtype=np.int64)
+        for r in self._row_blocks(rows):
+            finite = self.est_finite[r]
+            sums += np.where(finite, self.arrays.est_ar[r], 0.0).sum(axis=0)
+            counts += finite.sum(axis=0)
+        return sums, counts
 
     @cached_property
     def _est_column_totals(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._est_filled.sum(axis=0), self.est_finite.sum(axis=0)
+        return self._est_column_sums()
 
     def est_aar_sd(self, rows: np.ndarray) -> tuple[float, int]:
         """Time-series sd (divisor T-1) of the estimation-period AARs of ``rows``; T.
@@ -331,11 +350,10 @@ class _Prepared:
             left_out = np.flatnonzero(~member)
             if left_out.size <= rows.size:
                 sums, counts = self._est_column_totals
-                sums = sums - self._est_filled[left_out].sum(axis=0)
-                counts = counts - self.est_finite[left_out].sum(axis=0)
+                out_sums, out_counts = self._est_column_sums(left_out)
+                sums, counts = sums - out_sums, counts - out_counts
             else:
-                sums = self._est_filled[rows].sum(axis=0)
-                counts = self.est_finite[rows].sum(axis=0)
+                sums, counts = self._est_column_sums(rows)
             aar = sums[counts > 0] / counts[counts > 0]
             sd = float(np.std(aar, ddof=1)) if aar.size >= 2 else float("nan")
             self._cache[key] = (sd, int(aar.size))
@@ -344,12 +362,12 @@ class _Prepared:
     @cached_property
     def est_positive_share(self) -> tuple[np.ndarray, np.ndarray]:
         """Per pair: number of positive estimation-window ARs and of valid ones."""
-        return (self._est_filled > 0).sum(axis=1), self.est_finite.sum(axis=1)
+        return (self.arrays.est_ar > 0).sum(axis=1), self.est_finite.sum(axis=1)  # NaN > 0 is False
 
     @cached_property
     def evt_variances(self) -> np.ndarray:
         """Diagonal of V_i: forecast-error-corrected variance of each event-window AR."""
-        return np.diagonal(self.arrays.evt_cov, axis1=1, axis2=2)
+        return ar_variances(self.arrays.evt_cov)
 
     # --- whole series (estimation + event window) -----------------------------------------
     @cached_property
@@ -414,45 +432,128 @@ class _Prepared:
         """Ranks within each pair's estimation window, 0 where the AR is missing."""
         return self._whole_series["est_ranks_filled"]
 
-    def scratch(self, shape: tuple[int, ...]) -> np.ndarray:
-        """A reusable float buffer (GRANK's comparison matrix, one per run)."""
-        buf = self._cache.get(("scratch", shape))
+    def scratch(self, shape: tuple[int, ...], purpose: str = "") -> np.ndarray:
+        """A reusable float buffer per shape and purpose (GRANK's comparison matrix, the
+        group sums of a subset of pairs), kept for the run."""
+        buf = self._cache.get(("scratch", purpose, shape))
         if buf is None:
-            buf = self._cache[("scratch", shape)] = np.empty(shape)
+            buf = self._cache[("scratch", purpose, shape)] = np.empty(shape)
         return buf
 
     # --- cross-correlation of estimation residuals ----------------------------------------
+    # The unit residuals z (each pair's estimation residuals centred and scaled to unit sum of
+    # squares) form an N x T array as large as est_ar; they are recomputed block by block from
+    # est_ar (row by row, so always the same numbers) rather than stored.
     @cached_property
-    def _unit_residuals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Residuals centred and scaled to unit sum of squares per pair, with day indices."""
+    def _day_range(self) -> tuple[int, int]:
+        """First and last calendar day of the estimation windows (0, -1 when there is none)."""
+        first, last = None, None
+        for r in self._row_blocks():
+            days = np.asarray(self.arrays.est_day[r])
+            has = days >= 0
+            if has.any():
+                lo = int(np.min(days, where=has, initial=np.iinfo(days.dtype).max))
+                hi = int(days.max())
+                first = lo if first is None else min(first, lo)
+                last = hi if last is None else max(last, hi)
+        return (0, -1) if first is None else (first, last)
+
+    @property
+    def _first_day(self) -> int:
+        return self._day_range[0]
+
+    def _unit_block(self, r: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unit residuals z of rows ``r`` (0 where there is none and on unusable pairs), the
+        calendar index of each entry (days since :attr:`_first_day`; 0 where none) and which
+        pairs are usable (at least 3 residuals, not all equal)."""
         a = self.arrays
-        valid = self.est_finite & (a.est_day >= 0)
+        days = np.asarray(a.est_day[r])
+        valid = self.est_finite[r] & (days >= 0)
+        invalid = ~valid
         counts = valid.sum(axis=1)
-        z = np.where(valid, a.est_ar, 0.0)
+        z = np.where(valid, a.est_ar[r], 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             z -= (z.sum(axis=1) / counts)[:, None]
-            invalid = ~valid
-            np.copyto(z, 0.0, where=invalid)  # (cheaper than boolean-mask assignment)
+            np.copyto(z, 0.0, where=invalid)
             norm = np.sqrt(np.einsum("ij,ij->i", z, z))
             z /= norm[:, None]
         usable = (counts >= 3) & (norm > 0) & np.isfinite(norm)
         z[~usable] = 0.0
-        if valid.any():
-            if a.est_day.dtype.kind in "iu":  # (contract: int32/int64) no boolean-mask gather
-                first_day = int(np.where(valid, a.est_day, np.iinfo(a.est_day.dtype).max).min())
-            else:
-                first_day = int(a.est_day[valid].min())
-            index = a.est_day - first_day
-            np.copyto(index, 0, where=invalid)
-            n_days = int(index.max()) + 1
+        index = days.astype(np.int64)
+        index -= self._first_day
+        np.copyto(index, 0, where=invalid)
+        return z, index, usable
+
+    @cached_property
+    def _group_residual_pass(self) -> dict[str, Any]:
+        """One pass over the unit residuals: sums per (group of pairs, calendar day).
+
+        Groups are the pairs with identical event-window dates (see
+        :meth:`_group_residual_sums`); the date sums over all pairs are the column sums.
+        Blocks of pairs sorted by group each fill a contiguous range of the sums; their
+        residuals are computed in parallel threads.
+        """
+        a = self.arrays
+        if self.n_pairs:
+            dates = np.ascontiguousarray(a.evt_day, dtype=np.int64)
+            rows_as_bytes = dates.view(np.dtype((np.void, 8 * dates.shape[1]))).ravel()
+            _, first, group = np.unique(rows_as_bytes, return_index=True, return_inverse=True)
+            group_dates = dates[first]
+            group = np.asarray(group).reshape(-1)
         else:
-            index, n_days = np.zeros(a.est_day.shape, dtype=np.int64), 1
-        return z, index, usable, n_days
+            group_dates = np.zeros((0, a.evt_day.shape[1]), dtype=np.int64)
+            group = np.zeros(0, dtype=np.int64)
+        n_groups = len(group_dates)
+        n_days = max(self._day_range[1] - self._first_day + 1, 1)
+        usable = np.zeros(self.n_pairs, dtype=bool)
+        sums = np.zeros(n_groups * n_days)
+        order = np.argsort(group, kind="stable")
+
+        def block(r: np.ndarray) -> tuple[int, np.ndarray]:
+            # where a pair has no residual (and on every row of an unusable pair) z is 0:
+            # those entries add nothing whatever their index
+            z, index, ok = self._unit_block(r)
+            usable[r] = ok
+            g0 = int(group[r[0]])
+            index += ((group[r] - g0) * n_days)[:, None]
+            return g0, np.bincount(index.ravel(), weights=z.ravel())
+
+        blocks = list(self._row_blocks(order))
+        if len(blocks) > 1 and _WORKERS > 1:
+            with ThreadPoolExecutor(max_workers=2) as pool:  # (bincount holds the GIL)
+                parts = pool.map(block, blocks)
+                for g0, part in parts:
+                    sums[g0 * n_days:g0 * n_days + part.size] += part
+        else:
+            for r in blocks:
+                g0, part = block(r)
+                sums[g0 * n_days:g0 * n_days + part.size] += part
+        sums = sums.reshape(n_groups, n_days)
+        # keep the calendar dates with a non-zero sum (weekends and holidays drop out)
+        used = sums.any(axis=0)
+        column = np.where(used, np.cumsum(used) - 1, -1)
+        return {"group": group, "group_dates": group_dates, "usable": usable, "n_days": n_days,
+                "date_sums": sums.sum(axis=0), "column": column, "n_used": int(used.sum()),
+                # (np.take of the column numbers: much faster than boolean column indexing)
+                "sums": np.take(sums, np.flatnonzero(used), axis=1)}
+
+    @property
+    def _usable(self) -> np.ndarray:
+        """Pairs whose unit residuals enter the correlations."""
+        return self._group_residual_pass["usable"]
+
+    def _date_sums(self, rows: np.ndarray) -> np.ndarray:
+        """sum_i z_i on each calendar day over ``rows``."""
+        n_days = self._group_residual_pass["n_days"]
+        sums = np.zeros(n_days)
+        for r in self._row_blocks(rows):
+            z, index, _ = self._unit_block(r)
+            sums += np.bincount(index.ravel(), weights=z.ravel(), minlength=n_days)
+        return sums
 
     @cached_property
     def _date_sums_all(self) -> np.ndarray:
-        z, index, usable, n_days = self._unit_residuals
-        return np.bincount(index.ravel(), weights=z.ravel(), minlength=n_days)
+        return self._group_residual_pass["date_sums"]
 
     def r_bar(self, rows: np.ndarray) -> tuple[float, int]:
         """Mean off-diagonal correlation of the estimation residuals of ``rows`` (O(N T)).
@@ -460,7 +561,7 @@ class _Prepared:
         The date sums of all pairs are computed once; a subset subtracts the few pairs it
         leaves out (or sums its own pairs when it leaves out most).
         """
-        z, index, usable, n_days = self._unit_residuals
+        usable = self._usable
         member = np.zeros(self.n_pairs, dtype=bool)
         member[rows] = True
         member &= usable
@@ -469,12 +570,9 @@ class _Prepared:
             return float("nan"), n
         left_out = np.flatnonzero(usable & ~member)
         if left_out.size <= n:
-            sums = self._date_sums_all - np.bincount(
-                index[left_out].ravel(), weights=z[left_out].ravel(), minlength=n_days
-            )
+            sums = self._date_sums_all - self._date_sums(left_out) if left_out.size else self._date_sums_all
         else:
-            kept = np.flatnonzero(member)
-            sums = np.bincount(index[kept].ravel(), weights=z[kept].ravel(), minlength=n_days)
+            sums = self._date_sums(np.flatnonzero(member))
         # each usable pair's z has unit sum of squares: the diagonal adds up to n
         return (float(sums @ sums) - n) / (n * (n - 1)), n
 
@@ -488,41 +586,21 @@ class _Prepared:
         for a dropped date) and T_u. Pairs with the same day-0 date on the same exchange
         calendar share a group; every test window is a set of columns of these dates.
         """
-        z, index, _, n_days = self._unit_residuals
-        a = self.arrays
-        # where a pair has no residual (and on every row of an unusable pair) z is 0: those
-        # entries add nothing whatever their index
-        if self.n_pairs:
-            dates = np.ascontiguousarray(a.evt_day, dtype=np.int64)
-            rows_as_bytes = dates.view(np.dtype((np.void, 8 * dates.shape[1]))).ravel()
-            _, first, group = np.unique(rows_as_bytes, return_index=True, return_inverse=True)
-            group_dates = dates[first]
-            group = np.asarray(group).reshape(-1)
-        else:
-            group_dates = np.zeros((0, a.evt_day.shape[1]), dtype=np.int64)
-            group = np.zeros(0, dtype=np.int64)
-        n_groups = len(group_dates)
-        sums = np.bincount(
-            (group[:, None] * n_days + index).ravel(), weights=z.ravel(),
-            minlength=n_groups * n_days,
-        ).reshape(n_groups, n_days)
-        # keep the calendar dates with a non-zero sum (weekends and holidays drop out)
-        used = sums.any(axis=0)
-        column = np.where(used, np.cumsum(used) - 1, -1)
-        # (np.take of the column numbers: much faster than boolean column indexing)
-        return group, group_dates, np.take(sums, np.flatnonzero(used), axis=1), column, int(used.sum())
+        p = self._group_residual_pass
+        return p["group"], p["group_dates"], p["sums"], p["column"], p["n_used"]
 
-    @staticmethod
-    def _group_sums(
-        group: np.ndarray, column: np.ndarray, index: np.ndarray, z: np.ndarray,
-        rows: np.ndarray, n_groups: int, n_columns: int,
-    ) -> np.ndarray:
-        """Group sums (G x n_columns) of the unit residuals of ``rows`` on the kept dates."""
-        col = column[index[rows]]
-        kept = col >= 0  # every group sums to zero on a dropped date
-        key = group[rows, None] * n_columns + col
-        flat = np.bincount(key[kept], weights=z[rows][kept], minlength=n_groups * n_columns)
-        return flat.reshape(n_groups, n_columns)
+    def _add_group_sums(self, out: np.ndarray, rows: np.ndarray, sign: float, group: np.ndarray,
+                        column: np.ndarray) -> None:
+        """Add ``sign`` times the unit residuals of ``rows`` to the group sums ``out``
+        (G x n_columns, on the kept dates), in place."""
+        flat = out.reshape(-1)  # (a view: out is contiguous)
+        n_columns = out.shape[1]
+        for r in self._row_blocks(rows):
+            z, index, _ = self._unit_block(r)
+            col = column[index]
+            kept = col >= 0  # every group sums to zero on a dropped date
+            key = group[r, None] * n_columns + col
+            np.add.at(flat, key[kept], z[kept] if sign > 0 else -z[kept])
 
     def r_bar_overlap(self, rows: np.ndarray, w: _Window) -> dict[str, float]:
         """Overlap-weighted mean correlation of the SCARs of ``rows`` on window ``w``.
@@ -542,7 +620,7 @@ class _Prepared:
             return self._cache[key]
         from scipy import sparse
 
-        z, index, usable, _ = self._unit_residuals
+        usable = self._usable
         member = np.zeros(self.n_pairs, dtype=bool)
         member[rows] = True
         member &= usable
@@ -556,12 +634,15 @@ class _Prepared:
         left_out = np.flatnonzero(usable & ~member)
         if left_out.size == 0:
             sums = sums_all
-        elif left_out.size <= n:
-            sums = sums_all - self._group_sums(group, column, index, z, left_out, n_groups, n_used)
         else:
-            sums = self._group_sums(
-                group, column, index, z, np.flatnonzero(member), n_groups, n_used
-            )
+            # (a reused buffer: a fresh array this size each time costs more than the sums)
+            sums = self.scratch(sums_all.shape, "group_sums")
+            if left_out.size <= n:
+                np.copyto(sums, sums_all)
+                self._add_group_sums(sums, left_out, -1.0, group, column)
+            else:
+                sums.fill(0.0)
+                self._add_group_sums(sums, np.flatnonzero(member), 1.0, group, column)
         members_per_group = np.bincount(group[member], minlength=n_groups).astype(float)
         dates = group_dates[:, w.columns]
         has_date = dates >= 0

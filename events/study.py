@@ -16,9 +16,11 @@ Typical use (:class:`EventStudy` has an example that runs)::
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
 
@@ -26,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from events import _align
-from events.arrays import EventArrays
+from events.arrays import (
+    EventArrays, ForecastCovariance, WindowDays, ar_variances, car_variance, cumulative_car_variance,
+)
 from events.models import STATUS_NAMES, ModelSpec, fit_models, get_model
 from screener.errors import EstimationWarning, InputError
 
@@ -68,6 +72,8 @@ FLAGS: dict[str, str] = {
 }
 _INCLUDED = {"ok", "date_shifted", "overlapping_event", "halt_in_event_window"}
 _EPOCH = np.datetime64("1970-01-01", "D")
+# threads estimating chunks of pairs at once (the cores this process may run on, at most 4)
+_WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def _window_label(w: tuple[int, int]) -> str:
@@ -168,10 +174,10 @@ class EventStudy:
     ...                    windows=[(0, 0), (-1, 1), (0, 5)])
     >>> res = study.fit(firms)
     >>> res.caar.round(3)
-        window  t1  t2   caar   n  n_partial
-    0   (0, 0)   0   0  0.029  10          0
-    1  (-1, 1)  -1   1  0.022  10          0
-    2   (0, 5)   0   5  0.036  10          0
+        window  t1  t2   caar   n  n_partial  n_missing
+    0   (0, 0)   0   0  0.029  10          0          0
+    1  (-1, 1)  -1   1  0.022  10          0          0
+    2   (0, 5)   0   5  0.036  10          0          0
 
     A bad argument is an ``InputError`` naming it and the valid values:
 
@@ -362,14 +368,11 @@ class EventStudy:
         spec = self.spec
         # ---- placement ---------------------------------------------------------------
         ef_sym = ef["symbol"].to_numpy(dtype=object)
-        str_cols = pd.Index([str(c) for c in self.returns.columns], dtype=object)
+        str_cols = [str(c) for c in self.returns.columns]
         needed_set = set(pd.unique(ef_sym)) & set(str_cols)
-        keep_cols = np.flatnonzero(str_cols.isin(needed_set))
-        returns = self.returns.iloc[:, keep_cols]
-        returns.columns = list(str_cols[keep_cols])
-        needed = list(returns.columns)
+        needed = [c for c in str_cols if c in needed_set]
         panel = _align.build_panel(
-            returns, needed, spec.regressors, market=self.market, benchmarks=self.benchmarks,
+            self.returns, needed, spec.regressors, column_names=str_cols, market=self.market, benchmarks=self.benchmarks,
             factors=self.factors, sessions=self.sessions, spans=self.spans,
             trade_to_trade=self.trade_to_trade,
             pad=max(-self.estimation[0], -self.event_window[0], self.event_window[1], 0) + 1,
@@ -396,14 +399,14 @@ class EventStudy:
 
         # ---- other events of the same security (positions covered by event windows) -----
         T = len(panel.day)
-        cover = np.zeros(T + 1, dtype=np.int64)
+        cover = np.zeros(T + 1, dtype=np.int32)
         if len(cand):
             c_code = code[cand]
             s = np.clip(p0[cand] + rel_evt[0], panel.start[c_code], panel.end[c_code] - 1)
             e = np.clip(p0[cand] + rel_evt[-1], panel.start[c_code], panel.end[c_code] - 1)
             np.add.at(cover, s, 1)
             np.add.at(cover, e + 1, -1)
-        cover = np.cumsum(cover)[:T]
+        cover = np.cumsum(cover, dtype=np.int32)[:T]
 
         n_est = np.zeros(n, dtype=np.int64)
         n_span_excl = np.zeros(n, dtype=np.int64)
@@ -415,8 +418,9 @@ class EventStudy:
         kx = len(spec.regressors)
         nc = len(cand)
         buf = {
-            "est_ar": np.empty((nc, Le)), "est_day": np.empty((nc, Le), dtype=np.int32),
-            "evt_ar": np.empty((nc, L)), "evt_cov": np.empty((nc, L, L)),
+            "est_ar": np.empty((nc, Le)), "est_start": np.empty(nc, dtype=np.int64),
+            "evt_ar": np.empty((nc, L)), "cov_scale": np.empty(nc), "cov_diag": np.empty((nc, L)),
+            "cov_design": np.empty((nc, L, spec.k)), "cov_inverse": np.empty((nc, spec.k, spec.k)),
             "evt_day": np.empty((nc, L), dtype=np.int64), "sigma": np.empty(nc),
             "n_est": np.empty(nc, dtype=np.int64), "dof": np.empty(nc), "params": np.empty((nc, spec.k)),
             "r2": np.empty(nc), "ret": np.empty((nc, L)), "expected": np.empty((nc, L)),
@@ -439,10 +443,13 @@ class EventStudy:
             y_we, y_wv = wv(panel.y, Le), wv(panel.y, L)
             X_we, X_wv = wv(panel.X, Le), wv(panel.X, L)  # (kx, positions, window)
             b_we, b_wv = wv(bits, Le), wv(bits, L)
-            d_we, d_wv = wv(panel.day, Le), wv(panel.day, L)
+            d_wv = wv(panel.day, L)
             s_we, s_wv = wv(panel.span, Le), wv(panel.span, L)
             m_we = wv(panel.market_ok, Le)
-        for start in range(0, len(cand), self.chunk_size):
+        status_names = np.array(STATUS_NAMES, dtype=object)
+
+        def estimate(start: int) -> None:
+            # one chunk of pairs; chunks write disjoint rows of the output arrays
             rows = cand[start:start + self.chunk_size]
             pp = p0[rows]
             se, sv = pp + rel_est[0], pp + rel_evt[0]  # first position of each window
@@ -450,7 +457,6 @@ class EventStudy:
             y_v = y_wv[sv]
             X_e = np.moveaxis(X_we[:, se], 0, -1)  # (n, Le, kx)
             X_v = np.moveaxis(X_wv[:, sv], 0, -1)
-            day_e = d_we[se]
             day_v = d_wv[sv]
             truncated[rows] = (day_v < 0).any(axis=1)
             g_e = b_we[se]
@@ -476,7 +482,7 @@ class EventStudy:
                 min_obs=self.min_estimation_obs, compat=self.compat,
             )
             n_est[rows] = fit.n_est
-            st = np.array(STATUS_NAMES, dtype=object)[fit.status]
+            st = status_names[fit.status]
             st[nonfinite] = "non_finite_returns"
             outcome[rows] = np.where(st == "ok", outcome[rows], st)
             keep = st == "ok"
@@ -484,9 +490,12 @@ class EventStudy:
             sl = slice(start, start + len(rows))
             keep_all[sl] = keep
             buf["est_ar"][sl] = fit.est_ar
-            buf["est_day"][sl] = day_e
+            buf["est_start"][sl] = se
             buf["evt_ar"][sl] = fit.evt_ar
-            buf["evt_cov"][sl] = fit.evt_cov
+            buf["cov_scale"][sl] = fit.cov_scale
+            buf["cov_diag"][sl] = fit.cov_diag
+            buf["cov_design"][sl] = fit.cov_design
+            buf["cov_inverse"][sl] = fit.cov_inverse
             buf["evt_day"][sl] = day_v
             buf["sigma"][sl] = fit.sigma
             buf["n_est"][sl] = fit.n_est
@@ -495,6 +504,15 @@ class EventStudy:
             buf["r2"][sl] = fit.r2
             buf["ret"][sl] = y_v
             buf["expected"][sl] = fit.expected_evt
+
+        starts = range(0, nc, self.chunk_size)
+        workers = min(_WORKERS, len(starts))
+        if workers > 1:  # numpy releases the GIL in the gathers, ufuncs and matmuls
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(estimate, starts))
+        else:
+            for start in starts:
+                estimate(start)
 
         # keep the estimated pairs, compacting in place (no second copy of the big arrays)
         keep_idx = np.flatnonzero(keep_all)
@@ -506,8 +524,11 @@ class EventStudy:
                     arr[j0:j0 + len(src)] = arr[src]
                 buf[name] = arr[: len(keep_idx)]
         arrays = EventArrays(
-            est_ar=buf["est_ar"], est_rel=rel_est, est_day=buf["est_day"], evt_ar=buf["evt_ar"],
-            evt_cov=buf["evt_cov"], rel_days=rel_evt, evt_day=buf["evt_day"], sigma=buf["sigma"],
+            est_ar=buf["est_ar"], est_rel=rel_est, est_day=WindowDays(panel.day, buf["est_start"], Le),
+            evt_ar=buf["evt_ar"],
+            evt_cov=ForecastCovariance(buf["cov_scale"], buf["cov_diag"], buf["cov_design"], buf["cov_inverse"],
+                                       ~np.isfinite(buf["evt_ar"])),
+            rel_days=rel_evt, evt_day=buf["evt_day"], sigma=buf["sigma"],
             n_est=buf["n_est"], dof=buf["dof"], k=spec.k, compat=self.compat,
         )
         # ---- flags of included pairs --------------------------------------------------
@@ -516,7 +537,9 @@ class EventStudy:
         outcome[inc & ~overlap_flag & halt_flag] = "halt_in_event_window"
         flag_names = ("date_shifted", "overlapping_event", "halt_in_event_window", "day0_return_missing",
                       "event_window_truncated")
-        bits = (shifted.astype(np.int64) | overlap_flag.astype(np.int64) << 1 | halt_flag.astype(np.int64) << 2
+        # (overlap and halt remarks only on estimated pairs, like the two below)
+        bits = (shifted.astype(np.int64) | (overlap_flag & inc).astype(np.int64) << 1
+                | (halt_flag & inc).astype(np.int64) << 2
                 | (day0_missing & inc).astype(np.int64) << 3 | (truncated & inc).astype(np.int64) << 4)
         labels = np.array([";".join(f for j, f in enumerate(flag_names) if b >> j & 1) for b in range(32)],
                           dtype=object)
@@ -721,7 +744,7 @@ class EventStudyResults:
         a = self.arrays
         n, L = a.evt_ar.shape
         keys = self._keys
-        sd = np.sqrt(np.einsum("nll->nl", a.evt_cov)) if n else np.zeros((0, L))
+        sd = np.sqrt(ar_variances(a.evt_cov)) if n else np.zeros((0, L))
         return pd.DataFrame({
             "event_id": np.repeat(keys["event_id"].to_numpy(dtype=object), L).astype(str),
             "symbol": np.repeat(keys["symbol"].to_numpy(dtype=object), L).astype(str),
@@ -746,7 +769,7 @@ class EventStudyResults:
             have = np.isfinite(x)
             nd = have.sum(axis=1)
             car = np.where(nd > 0, np.nansum(x, axis=1), np.nan)
-            var = np.nansum(a.evt_cov[:, s, s], axis=(1, 2))
+            var = car_variance(a.evt_cov, s, available_only=True)
             var = np.where(nd > 0, var, np.nan)
             out[w] = (car, np.sqrt(var), nd)
         return out
@@ -835,7 +858,8 @@ class EventStudyResults:
         ``n`` counts the pairs with a return on every day of the window, the same pairs as
         the CAAR that ``tests()`` reports as ``estimate``; ``n_partial`` counts the pairs left
         out because some (not all) days of the window have no return (their CARs are in
-        ``car`` with ``n_days`` below the window length).
+        ``car`` with ``n_days`` below the window length), and ``n_missing`` the pairs with no
+        return at all in the window; ``n + n_partial + n_missing`` is the number of pairs.
         """
         rows = []
         for w in self.windows:
@@ -844,7 +868,8 @@ class EventStudyResults:
             ok = np.isfinite(car) & (nd == length)
             rows.append({"window": _window_label(w), "t1": w[0], "t2": w[1],
                          "caar": float(car[ok].mean()) if ok.any() else np.nan, "n": int(ok.sum()),
-                         "n_partial": int(((nd > 0) & (nd < length)).sum())})
+                         "n_partial": int(((nd > 0) & (nd < length)).sum()),
+                         "n_missing": int((nd == 0).sum())})
         return pd.DataFrame(rows)
 
     # ---- tests ----------------------------------------------------------------------------
@@ -945,8 +970,8 @@ class EventStudyResults:
         ...
         CAAR by window
         ------------------------------------------------------------------------------
-        window  t1  t2      caar  n  n_partial
-        (0, 0)   0   0 0.0294257 10          0
+        window  t1  t2      caar  n  n_partial  n_missing
+        (0, 0)   0   0 0.0294257 10          0          0
         ...
         """
         st = self.study
@@ -997,11 +1022,10 @@ class EventStudyResults:
         x = a.evt_ar[:, s]
         complete = np.isfinite(x).all(axis=1)
         x = x[complete]
-        V = a.evt_cov[complete][:, s, s]
         n = x.shape[0]
         path = np.cumsum(x, axis=1).mean(axis=0) if n else np.full(x.shape[1], np.nan)
-        csum = np.cumsum(np.cumsum(V, axis=1), axis=2)
-        var = np.einsum("ntt->t", csum) / n**2 if n else np.full(x.shape[1], np.nan)
+        var = (cumulative_car_variance(a.evt_cov, s, np.flatnonzero(complete)).sum(axis=0) / n**2
+               if n else np.full(x.shape[1], np.nan))
         z = ndtri(0.5 + level / 2)
         se = np.sqrt(var)
         return pd.DataFrame({"rel_day": a.rel_days[s], "caar": path, "se": se,
@@ -1040,8 +1064,12 @@ class EventStudyResults:
             out_keep &= self._outcomes[col].isin(vals).to_numpy()
         a = self.arrays
         sub = EventArrays(
-            est_ar=a.est_ar[keep], est_rel=a.est_rel, est_day=a.est_day[keep], evt_ar=a.evt_ar[keep],
-            evt_cov=a.evt_cov[keep], rel_days=a.rel_days, evt_day=a.evt_day[keep], sigma=a.sigma[keep],
+            est_ar=a.est_ar[keep], est_rel=a.est_rel,
+            est_day=(WindowDays(a.est_day.table, a.est_day.starts[keep], a.est_day.length)
+                     if isinstance(a.est_day, WindowDays) else a.est_day[keep]),
+            evt_ar=a.evt_ar[keep],
+            evt_cov=a.evt_cov.take(keep) if isinstance(a.evt_cov, ForecastCovariance) else a.evt_cov[keep],
+            rel_days=a.rel_days, evt_day=a.evt_day[keep], sigma=a.sigma[keep],
             n_est=a.n_est[keep], dof=a.dof[keep], k=a.k, compat=a.compat,
         )
         new_pos = np.cumsum(out_keep) - 1

@@ -659,9 +659,129 @@ class Analysis:
                 table["scar"] = np.where(den > 0, num / den, np.nan)
         table = table.drop(columns=[c for c in table.columns if c.startswith("sd[")])
         table["note"] = out["outcome"].map(OUTCOMES).astype("str").to_numpy()
+        self._explain_estimation(table, out)
+        partial = self.partial_cars(res)
+        if len(partial):
+            remarks = partial.groupby(keys, sort=False)["remark"].agg("; ".join)
+            at = table.set_index(keys).index
+            hit = at.isin(remarks.index)
+            extra = remarks.reindex(at[hit]).to_numpy(dtype=object)
+            base = table.loc[hit, "note"].replace({OUTCOMES["ok"]: "estimated"}).to_numpy(dtype=object)
+            table.loc[hit, "note"] = [f"{b}; {e}; left out of the CAAR and tests" for b, e in zip(base, extra)]
         lacking = table["symbol"].isin(set(self.unavailable_symbols)).to_numpy()
         table.loc[lacking, "note"] = f"no prices for the symbol in the {self.source_name} source"
         return table
+
+    def _explain_estimation(self, table: "pd.DataFrame", outcomes: "pd.DataFrame") -> None:
+        """Add M, the estimation window and the first price to the note of each
+        ``insufficient_estimation`` pair (in place): why there were too few observations."""
+        est = self.params.estimation
+        length = est[1] - est[0] + 1
+        short = (outcomes["outcome"] == "insufficient_estimation").to_numpy()
+        for i in map(int, short.nonzero()[0]):
+            sym = str(outcomes["symbol"].iloc[i])
+            frame = self.prices.get(sym)
+            first = f"; the prices of {sym} start {frame.index.min().date()}" if frame is not None and len(frame) else ""
+            table.loc[table.index[i], "note"] = (
+                f"{table['note'].iloc[i]} ({int(outcomes['n_est'].iloc[i])} valid of the {length} sessions of "
+                f"the estimation window {est}, at least {self.params.min_estimation_obs} needed{first})"
+            )
+
+    def partial_cars(self, results: "EventStudyResults | None" = None) -> "pd.DataFrame":
+        """The CARs of estimated pairs that cover fewer sessions than their window, and why.
+
+        A CAR window can run past the security's last price (a window longer than the data
+        after a recent event: the pair is flagged ``event_window_truncated``), start before its
+        first price, or contain sessions without a return (a halt). Such CARs are sums over the
+        sessions that have a return; ``caar`` (``n_partial``) and ``tests()`` leave them out.
+
+        Parameters
+        ----------
+        results : EventStudyResults, optional
+            Default :attr:`results` (every catalog event).
+
+        Returns
+        -------
+        DataFrame
+            One row per (pair, window) with ``n_days`` below the window length: ``event_id,
+            symbol, window, t1, t2, n_days, length``, ``after_last`` / ``before_first`` (sessions
+            of the window past the security's last price / before its first price),
+            ``missing`` (sessions inside the data without a return), ``first_date`` /
+            ``last_date`` (the first and last session of the pair's event window within the
+            security's data: its first / last price where the window is cut there) and ``remark``
+            (one sentence, e.g. ``car[0,+1000] covers 125 of 1001 sessions: the window runs
+            past the last price (2026-02-20)``).
+
+        Examples
+        --------
+        A thousand-session window after an August 2025 event runs past the snapshot's prices:
+
+        >>> from screener.analysis import Analysis
+        >>> a = Analysis(windows=["0,5", "0,1000"])
+        >>> res = a.study_events(["intel-us-government-stake-2025-08"])
+        >>> partial = a.partial_cars(res)
+        >>> print(partial[["symbol", "window", "n_days", "after_last", "last_date"]].to_string(index=False))
+        symbol    window  n_days  after_last  last_date
+          INTC (0, 1000)     169         832 2026-04-24
+           GFS (0, 1000)     236         765 2026-07-31
+           TSM (0, 1000)     125         876 2026-02-20
+          SOXX (0, 1000)     241         760 2026-08-07
+        >>> res.caar[["window", "n", "n_partial"]].to_string(index=False).splitlines()[1:]
+        ['   (0, 5) 4          0', '(0, 1000) 0          4']
+        """
+        import numpy as np
+        import pandas as pd
+
+        from screener.report.model import car_column
+
+        res = self.results if results is None else results
+        columns = ["event_id", "symbol", "window", "t1", "t2", "n_days", "length", "after_last", "before_first",
+                   "missing", "first_date", "last_date", "remark"]
+        a = res.arrays
+        if not res.n_pairs:
+            return pd.DataFrame(columns=columns)
+        car = res.car
+        valid = a.evt_day >= 0  # a pair's sessions are one block of its event window; -1 is padding
+        L = valid.shape[1]
+        i_first = valid.argmax(axis=1)
+        i_last = L - 1 - valid[:, ::-1].argmax(axis=1)
+        rows = np.arange(len(valid))
+        first_day, last_day = a.evt_day[rows, i_first], a.evt_day[rows, i_last]
+        frames = []
+        for w in res.windows:
+            sub = car[(car["t1"] == w[0]) & (car["t2"] == w[1])]
+            nd = sub["n_days"].to_numpy(dtype=np.int64)
+            length = w[1] - w[0] + 1
+            idx = np.flatnonzero(nd < length)
+            if not len(idx):
+                continue
+            s = a.window_slice(w)
+            pos = np.arange(s.start, s.stop)[None, :]
+            after = (pos > i_last[idx, None]).sum(axis=1)
+            before = (pos < i_first[idx, None]).sum(axis=1)
+            frames.append(pd.DataFrame({
+                "event_id": sub["event_id"].to_numpy()[idx], "symbol": sub["symbol"].to_numpy()[idx],
+                "window": sub["window"].to_numpy()[idx], "t1": w[0], "t2": w[1], "n_days": nd[idx],
+                "length": length, "after_last": after, "before_first": before,
+                "missing": length - nd[idx] - after - before,
+                "first_date": pd.to_datetime(first_day[idx], unit="D"),
+                "last_date": pd.to_datetime(last_day[idx], unit="D"),
+            }))
+        if not frames:
+            return pd.DataFrame(columns=columns)
+        out = pd.concat(frames, ignore_index=True)
+        remarks = []
+        for r in out.itertuples(index=False):
+            why = []
+            if r.after_last:
+                why.append(f"the window runs past the last price ({r.last_date.date()})")
+            if r.before_first:
+                why.append(f"the window starts before the first price ({r.first_date.date()})")
+            if r.missing:
+                why.append(f"{r.missing} session{'s' if r.missing != 1 else ''} without a return (e.g. a halt)")
+            remarks.append(f"{car_column((r.t1, r.t2))} covers {r.n_days} of {r.length} sessions: {', '.join(why)}")
+        out["remark"] = remarks
+        return out[columns]
 
     def scar(self, window: tuple[int, int] | None = None) -> "pd.DataFrame":
         """Per pair: CAR, its sd and the standardised CAR ``scar = car / car_sd`` on one window."""

@@ -23,13 +23,17 @@ breaks are inside the session. See ``docs/prices.md`` for worked examples.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+import subprocess
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -56,6 +60,7 @@ __all__ = [
     "announcement_instant",
     "day_zero",
     "day_zero_many",
+    "prepare_calendars",
 ]
 
 #: Every calendar is built from this date, so results never depend on when the code runs.
@@ -192,6 +197,35 @@ def _bounds(name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     return CALENDAR_START, end
 
 
+_HOLIDAY_RANGE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _holiday_range(start: pd.Timestamp, end: pd.Timestamp) -> Iterator[None]:
+    """Make pandas holiday calendars default to ``start``..``end`` instead of 1970..2200.
+
+    exchange_calendars builds a calendar's business-day offset from ``holidays()`` of its
+    pandas holiday calendar, which without arguments spans
+    ``AbstractHolidayCalendar.start_date``..``end_date`` (documented pandas defaults). For
+    XKRX that is 80 years of lunar-date conversions (1.3 s of its 1.4 s). Sessions inside the
+    calendar's bounds only depend on the holidays inside them, so the range given here (the
+    bounds plus a year on each side, for observance shifts across a new year) yields the same
+    arrays; ``tests/test_calendars.py`` compares them with an unrestricted build.
+    """
+    from pandas.tseries.holiday import AbstractHolidayCalendar as holiday_calendar
+
+    with _HOLIDAY_RANGE_LOCK:
+        saved = holiday_calendar.__dict__.get("start_date"), holiday_calendar.__dict__.get("end_date")
+        if saved[0] is None or saved[1] is None:  # another pandas: leave it alone
+            yield
+            return
+        holiday_calendar.start_date, holiday_calendar.end_date = start, end
+        try:
+            yield
+        finally:
+            holiday_calendar.start_date, holiday_calendar.end_date = saved
+
+
 @functools.lru_cache(maxsize=None)
 def get_calendar(name: str) -> "exchange_calendars.ExchangeCalendar":
     """The exchange_calendars calendar ``name`` over the fixed range (built once, cached)."""
@@ -200,7 +234,8 @@ def get_calendar(name: str) -> "exchange_calendars.ExchangeCalendar":
     import warnings
 
     start, end = _bounds(name)
-    with warnings.catch_warnings():
+    margin = (pd.Timestamp(start.year - 1, 1, 1), pd.Timestamp(end.year + 1, 12, 31))
+    with warnings.catch_warnings(), _holiday_range(*margin):
         # exchange_calendars' own pandas deprecations are not the user's business
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
@@ -300,44 +335,299 @@ def _build_sessions(name: str) -> ExchangeSessions:
     return ExchangeSessions(name, str(cal.tz), sessions, opens, closes)
 
 
-@functools.lru_cache(maxsize=None)
+def _cache_key(name: str) -> str:
+    import exchange_calendars as xc
+
+    return f"{name}-{xc.__version__}-{CALENDAR_START.date()}-{CALENDAR_END.date()}.npz"
+
+
+def _read_cache(root: Path, name: str) -> ExchangeSessions | None:
+    """The cached arrays of calendar ``name``, or None if the file is missing or damaged."""
+    path = root / _cache_key(name)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            result = ExchangeSessions(
+                name,
+                str(z["tz"]),
+                pd.DatetimeIndex(z["sessions"].astype("datetime64[ns]")),
+                z["opens"].astype("int64"),
+                z["closes"].astype("int64"),
+            )
+    except Exception:  # truncated, not a zip, a key missing: rebuild
+        return None
+    n = len(result.sessions)
+    if n == 0 or len(result.opens) != n or len(result.closes) != n:
+        return None
+    return result
+
+
+def _write_cache(root: Path, name: str, result: ExchangeSessions) -> None:
+    """Write the arrays atomically: a temporary file in ``root``, then renamed over the key.
+
+    Readers (other processes included) see the old file, no file, or the whole new one; the
+    temporary file is removed if writing fails.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{name}-", suffix=".npz.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, tz=np.array(result.tz), sessions=result.sessions.asi8.astype("datetime64[ns]"),
+                     opens=result.opens, closes=result.closes)
+        os.replace(tmp, root / _cache_key(name))
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+_MEMORY: dict[str, ExchangeSessions] = {}
+
+
 def exchange_sessions(name: str) -> ExchangeSessions:
     """Sessions, opens and closes of calendar ``name`` (memory- and disk-cached).
 
     Building some calendars costs seconds (XKRX); the arrays are kept in the user cache dir
     (``calendars/``), keyed by the exchange_calendars version and the fixed range.
-    ``$SEMISCREEN_CALENDAR_CACHE`` overrides that folder (``0`` disables it).
+    ``$SEMISCREEN_CALENDAR_CACHE`` overrides that folder (``0`` disables it). To build several
+    missing calendars at once, in parallel, see :func:`prepare_calendars`.
     """
-    import exchange_calendars as xc
-
+    hit = _MEMORY.get(name)
+    if hit is not None:
+        return hit
     root = _cache_root()
-    key = f"{name}-{xc.__version__}-{CALENDAR_START.date()}-{CALENDAR_END.date()}.npz"
-    if root is not None:
-        path = root / key
-        if path.is_file():
+    result = _read_cache(root, name) if root is not None else None
+    if result is None:
+        result = _build_sessions(name)
+        if root is not None:
             try:
-                with np.load(path, allow_pickle=False) as z:
-                    return ExchangeSessions(
-                        name,
-                        str(z["tz"]),
-                        pd.DatetimeIndex(z["sessions"].astype("datetime64[ns]")),
-                        z["opens"].copy(),
-                        z["closes"].copy(),
-                    )
-            except Exception:  # corrupt cache: rebuild
+                _write_cache(root, name, result)
+            except OSError:  # read-only cache dir: fine, just slower next time
                 pass
-    result = _build_sessions(name)
+    _MEMORY[name] = result
+    return result
+
+
+# ``exchange_sessions.cache_clear()`` forgets the calendars held in memory (not the disk cache).
+exchange_sessions.cache_clear = _MEMORY.clear  # type: ignore[attr-defined]
+
+#: Seconds to build a calendar here (exchange_calendars 4.13, 2 vCPU; others ~0.04 s): the
+#: slowest are handed out first, and workers are only started when there is enough to build.
+_BUILD_SECONDS: dict[str, float] = {
+    "XKRX": 0.5, "XNYS": 0.07, "XHKG": 0.05, "XAMS": 0.04, "XTAI": 0.03, "XTKS": 0.03, "XETR": 0.02,
+    "XSHG": 0.01,
+}
+_DEFAULT_BUILD_SECONDS = 0.04
+#: A worker process needs ~0.4 s to start (imports) and competes for the cores: below about this
+#: much work (the seeds' eight calendars: ~0.75 s) building here alone is as fast.
+_PARALLEL_FROM_SECONDS = 1.0
+
+_WORKER_CODE = "import sys; from screener.calendars import _worker_main; _worker_main(sys.argv[1])"
+
+
+def _worker_main(root: str) -> None:
+    """Body of a calendar worker process: build each name read from stdin into the cache ``root``.
+
+    Protocol (one line each): the worker prints ``ready`` once its imports are done, then for
+    every calendar name it reads, builds the arrays, writes the cache file and prints
+    ``ok NAME`` (or ``failed NAME``). It stops at the end of its input.
+    """
+    import exchange_calendars  # noqa: F401 - the start-up cost, paid before "ready"
+
+    out = sys.stdout
+    out.write("ready\n")
+    out.flush()
+    for line in sys.stdin:
+        name = line.strip()
+        if not name:
+            break
+        try:
+            _write_cache(Path(root), name, _build_sessions(name))
+            status = "ok"
+        except Exception:
+            status = "failed"
+        out.write(f"{status} {name}\n")
+        out.flush()
+
+
+def _start_worker(root: Path) -> "subprocess.Popen[str] | None":
+    """A fresh interpreter running :func:`_worker_main`, or None if none can be started.
+
+    A new interpreter (not ``multiprocessing``) so that the caller's ``__main__`` script is never
+    imported again in the worker, whatever the platform's start method.
+    """
+    if not sys.executable or getattr(sys, "frozen", False):
+        return None
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _WORKER_CODE, str(root)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, encoding="utf-8", env=env,
+        )
+    except (OSError, ValueError):
+        return None
+
+
+def _expect(proc: "subprocess.Popen[str]", reply: str) -> bool:
+    """Read the worker's output up to the line ``reply`` (True), a ``failed`` line or its end."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        text = line.strip()
+        if text == reply:
+            return True
+        if text.startswith("failed "):
+            return False
+    return False
+
+
+def _build_parallel(names: Sequence[str], root: Path, workers: int, *, here: bool = True) -> None:
+    """Build ``names`` into the cache ``root`` with ``workers`` worker processes (and this one).
+
+    The names are handed out one at a time, slowest first, to whoever is free: this process
+    (``here=True``) starts at once, each worker once its imports are done. A calendar whose
+    worker fails or never starts is left for the caller, which builds it in-process.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = sorted(names, key=lambda n: -_BUILD_SECONDS.get(n, _DEFAULT_BUILD_SECONDS))
+    lock = threading.Lock()
+    state: dict[int, str] = {}  # worker -> "idle" (starting or between calendars) | "busy" | "done"
+    procs: dict[int, "subprocess.Popen[str]"] = {}
+
+    def claim() -> str | None:
+        with lock:
+            return todo.pop(0) if todo else None
+
+    def feed(i: int) -> None:
+        proc = _start_worker(root)
+        with lock:
+            if proc is None or state[i] == "done":  # not started, or no longer wanted
+                state[i] = "done"
+                if proc is not None:
+                    proc.kill()
+                    proc.wait()
+                return
+            procs[i] = proc
+        assert proc.stdin is not None
+        try:
+            ok = _expect(proc, "ready")
+            while ok:
+                with lock:
+                    if state[i] == "done" or not todo:
+                        break
+                    name = todo.pop(0)
+                    state[i] = "busy"
+                proc.stdin.write(name + "\n")
+                proc.stdin.flush()
+                ok = _expect(proc, f"ok {name}")  # failed: the caller builds it, this worker stops
+                with lock:
+                    state[i] = "idle" if ok else "done"
+        except OSError:  # the worker died (broken pipe)
+            pass
+        finally:
+            with lock:
+                state[i] = "done"
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
+                proc.kill()
+                proc.wait()
+
+    state.update({i: "idle" for i in range(workers)})
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="semiscreen-calendars") as pool:
+        futures = [pool.submit(feed, i) for i in range(workers)]
+        try:
+            while here and (name := claim()) is not None:
+                exchange_sessions(name)
+        except BaseException:
+            with lock:
+                todo.clear()
+            raise
+        finally:
+            # nothing left to hand out: idle workers (still starting, or done with their
+            # calendars) are not waited for
+            with lock:
+                for i, st in state.items():
+                    if st == "idle" and not todo:
+                        state[i] = "done"
+                        if i in procs:
+                            procs[i].kill()
+            for f in futures:
+                f.result()
+
+
+def prepare_calendars(names: Iterable[str], *, max_workers: int | None = None) -> dict[str, ExchangeSessions]:
+    """Make the sessions of several calendars ready at once, building missing ones in parallel.
+
+    Calendars already in memory or in the disk cache are just loaded. When the ones missing from
+    the disk cache would take more than about a second to build here (a worker process needs
+    ~0.4 s to start; the seeds' eight calendars take ~0.75 s, so they are built here), they are
+    built concurrently: this process and up to ``max_workers - 1`` worker processes (fresh
+    interpreters, so the caller's ``__main__`` is never re-run) each take the next calendar,
+    slowest first, and write it to the cache, from which it is then loaded. A worker that
+    cannot start or fails leaves its calendars to this process. With the disk cache disabled
+    (``$SEMISCREEN_CALENDAR_CACHE=0``) there is nowhere to hand the arrays back, so the
+    calendars are built here, one after another.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Calendar names or listing MICs (``"XKRX"``, ``"XNAS"``); repeats are fine.
+    max_workers : int, optional
+        Processes to use in all, this one included (default ``os.cpu_count()``); ``1`` builds
+        serially in this process.
+
+    Returns
+    -------
+    dict of str to ExchangeSessions
+        Each calendar name (as :func:`calendar_name` gives it), in first-seen order.
+
+    Raises
+    ------
+    InputError
+        A name is not a known MIC or calendar.
+
+    Examples
+    --------
+    >>> ready = prepare_calendars(["XNYS", "XNAS", "XSHG"])
+    >>> list(ready)
+    ['XNYS', 'XSHG']
+    >>> ready["XSHG"].last_session
+    Timestamp('2026-12-31 00:00:00')
+    """
+    wanted = list(dict.fromkeys(calendar_name(mic=str(n)) for n in names))
+    missing = [n for n in wanted if n not in _MEMORY]
+    if not missing:
+        return {n: _MEMORY[n] for n in wanted}
+    root = _cache_root()
     if root is not None:
+        for n in missing:
+            hit = _read_cache(root, n)
+            if hit is not None:
+                _MEMORY[n] = hit
+        missing = [n for n in missing if n not in _MEMORY]
+    limit = (os.cpu_count() or 1) if max_workers is None else int(max_workers)
+    workers = min(limit, len(missing)) - 1  # this process is one of them
+    if sum(_BUILD_SECONDS.get(n, _DEFAULT_BUILD_SECONDS) for n in missing) < _PARALLEL_FROM_SECONDS:
+        workers = 0  # not worth starting a process
+    if root is not None and workers >= 1:
         try:
             root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=root, suffix=".npz.tmp")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, tz=np.array(result.tz), sessions=result.sessions.asi8.astype("datetime64[ns]"),
-                         opens=result.opens, closes=result.closes)
-            os.replace(tmp, root / key)
-        except OSError:  # read-only cache dir: fine, just slower next time
-            pass
-    return result
+        except OSError:  # cache folder not writable: build here
+            workers = 0
+        if workers >= 1:
+            _build_parallel(missing, root, workers)
+    return {n: exchange_sessions(n) for n in wanted}
 
 
 def _sessions_of(symbol: str | None = None, mic: str | None = None) -> ExchangeSessions:
@@ -541,10 +831,12 @@ def day_zero_many(
         [calendar_name(mic=(p if p else m)) if is_date[i] else "" for i, (p, m) in enumerate(zip(primaries, mics))],
         dtype=object,
     )
+    target_names = np.array([calendar_name(mic=m) for m in mics], dtype=object)
+    # build the calendars missing from the disk cache together (in parallel) on a first run
+    prepare_calendars(dict.fromkeys([*prim_names[is_date], *target_names]))
     for name in set(prim_names[is_date]):
         rows = is_date & (prim_names == name)
         instants[rows] = _instants(dates[rows], timings[rows], exchange_sessions(name))
-    target_names = np.array([calendar_name(mic=m) for m in mics], dtype=object)
     out = np.empty(n, dtype="int64")
     for name in set(target_names):
         rows = target_names == name

@@ -256,7 +256,8 @@ def read_dataset(path: str | os.PathLike[str], spec: DatasetSpec) -> tuple["pd.D
         The typed frame, indexed by CSV line number (index name ``line``); ``None`` when the
         file could not be read at all. Cells that failed to parse are missing.
     problems : list of Problem
-        Every reading, parsing and schema failure (empty when the file is valid).
+        Every reading, parsing and schema failure (empty when the file is valid). A file with
+        a header and no data rows is a problem too ("has a header but no rows").
     """
     import pandas as pd
 
@@ -286,6 +287,7 @@ def read_dataset(path: str | os.PathLike[str], spec: DatasetSpec) -> tuple["pd.D
 
     rows: list[list[str]] = []
     lines: list[int] = []
+    n_records = 0  # non-blank records after the header, well-formed or not
     last_line = reader.line_num
     try:
         for record in reader:
@@ -293,6 +295,7 @@ def read_dataset(path: str | os.PathLike[str], spec: DatasetSpec) -> tuple["pd.D
             last_line = reader.line_num
             if not record or all(not cell.strip() for cell in record):
                 continue
+            n_records += 1
             if len(record) != len(header):
                 problems.append(Problem(name, start, None, None,
                                         f"row has {len(record)} fields, the header has {len(header)}"))
@@ -301,6 +304,12 @@ def read_dataset(path: str | os.PathLike[str], spec: DatasetSpec) -> tuple["pd.D
             lines.append(start)
     except csv.Error as exc:
         problems.append(Problem(name, last_line + 1, None, None, f"malformed CSV: {exc}"))
+        n_records += 1
+    if not n_records:
+        # A header alone is not a dataset: an empty events file would "validate" and then
+        # study nothing; an empty universe would make every reference fail elsewhere.
+        problems.append(Problem(name, None, None, None,
+                                "has a header but no rows: add at least one data row below the header"))
 
     data: dict[str, Any] = {}
     for col in header:
@@ -915,6 +924,14 @@ def _check_calendars(frames: dict[str, Any], files: dict[str, Path],
                 calendar_name(mic=mic)
             except InputError as exc:
                 problems.append(Problem(str(files["universe"]), int(line), "exchange", mic, str(exc)))
+    if _col(universe, "symbol") and _col(universe, "exchange"):
+        types = universe["asset_type"] if "asset_type" in universe.columns else None
+        for line, sym in universe["symbol"].items():
+            message = _listing_mismatch(sym, universe.at[line, "exchange"],
+                                        None if types is None else types.get(line))
+            if message:
+                problems.append(Problem(str(files["universe"]), int(line), "exchange",
+                                        universe.at[line, "exchange"], message))
     needed = (
         _col(events, "announced_at") and _col(events, "timing") and _col(events, "event_id")
         and _col(securities, "symbol") and _col(securities, "role") and _col(universe, "exchange")
@@ -926,3 +943,45 @@ def _check_calendars(frames: dict[str, Any], files: dict[str, Path],
     problems += found
     notes += skipped
 
+
+
+def _listing_mismatch(symbol: Any, mic: Any, asset_type: Any = None) -> str | None:
+    """Why a universe row's Yahoo suffix disagrees with its ``exchange`` MIC, or ``None``.
+
+    A suffixed security must be listed on the suffix's own exchange (``.SZ`` on XSHE, not on
+    XSHG, although the two share a calendar). A symbol without a suffix is a US listing (an ADR
+    too): any US venue (XNYS, XNAS, ARCX, ...) is right. An index only has to follow the
+    calendar of its market (``^IXIC`` on XNAS or XNYS). Symbols whose suffix or index is
+    unknown are left alone: their explicit MIC is all there is to go by. Rules of
+    :func:`screener.calendars.listing_mic` and :func:`screener.calendars.calendar_name`.
+    """
+    from screener.calendars import SUFFIX_TO_MIC, SYMBOL_TO_MIC, calendar_name, listing_mic
+
+    if not isinstance(symbol, str) or not re.match(SYMBOL_PATTERN, symbol):
+        return None  # the schema reports it
+    if not isinstance(mic, str) or not re.match(r"^[A-Z0-9]{4}$", mic):
+        return None
+    try:
+        expected = listing_mic(symbol)
+        expected_calendar = calendar_name(mic=expected)
+        given_calendar = calendar_name(mic=mic)
+    except InputError:
+        return None  # unknown suffix or index (the MIC decides), or a MIC without calendar (reported)
+    index = symbol.startswith("^") or symbol.upper() in SYMBOL_TO_MIC or asset_type == "index"
+    suffixed = "." in symbol and not index
+    if suffixed:
+        if mic == expected:
+            return None
+        suffix = symbol[symbol.rfind("."):]
+        return (f"{symbol}: the Yahoo suffix {suffix} means exchange {expected}, but the exchange "
+                f"column says {mic}; fix the symbol or the exchange")
+    if given_calendar == expected_calendar:
+        return None
+    if index:
+        follows = expected_calendar if expected == expected_calendar else f"{expected_calendar} ({expected})"
+        return (f"{symbol}: this index follows the {follows} calendar, but the exchange column "
+                f"says {mic} (calendar {given_calendar})")
+    suffixes = [s for s, m in SUFFIX_TO_MIC.items() if m == mic and s]
+    hint = f" (Yahoo symbols on {mic} end in {suffixes[0]})" if suffixes else ""
+    return (f"{symbol}: a Yahoo symbol without a suffix is a US listing (e.g. XNYS, XNAS), but the "
+            f"exchange column says {mic}{hint}; fix the symbol or the exchange")

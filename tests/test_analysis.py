@@ -254,3 +254,77 @@ def test_as_of_before_any_price_is_an_error_and_after_the_last_a_note():
     late = Analysis(as_of="2030-01-02")
     assert str(late.as_of.date()) == "2030-01-02"
     assert any("after the last price" in n for n in late.notes)
+
+
+# --------------------------------------------------------------------------- partial CARs
+
+
+def _gap_and_end_folder(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Prices ending 9 sessions after day 0 (2025-08-22; 09-01 is Labor Day), NVDA without a
+    price on day +2."""
+    from screener.calendars import sessions_for
+
+    sessions = sessions_for("NVDA", "2024-06-03", "2025-09-05")
+    rng = np.random.default_rng(11)
+    market = rng.normal(0.0003, 0.01, len(sessions))
+    stock = 0.0002 + 1.3 * market + rng.normal(0, 0.012, len(sessions))
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    _write_prices(prices, "^GSPC", sessions, market)
+    _write_prices(prices, "NVDA", sessions, stock)
+    nvda = pd.read_csv(prices / "NVDA.csv")
+    nvda[nvda["date"] != "2025-08-26"].to_csv(prices / "NVDA.csv", index=False)  # day +2: no price
+    events = pd.read_csv(seeds_dir() / "events.csv", dtype=str, keep_default_na=False).head(1)
+    events = events.assign(event_id="planted-2025-08", announced_at="2025-08-22", timing="before_open",
+                           themes="ai-compute")
+    events.to_csv(tmp_path / "events.csv", index=False)
+    pd.DataFrame({"event_id": ["planted-2025-08"], "symbol": ["NVDA"], "role": ["primary"], "expected_sign": ["1"],
+                  "rationale": ["planted"]}).to_csv(tmp_path / "event_securities.csv", index=False)
+    return prices, tmp_path / "events.csv", tmp_path / "event_securities.csv"
+
+
+def test_partial_cars_say_how_many_sessions_a_car_covers_and_why(tmp_path):
+    # was: a CAR over a window running past the last price (or over a halt) was listed under
+    # car[0,+20] with the note "estimated, no remark", as if it covered the whole window
+    prices, events, securities = _gap_and_end_folder(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = Analysis(prices, events_file=events, securities_file=securities, windows=["0,0", "0,5", "0,20"])
+        res = a.study_events(["planted-2025-08"])
+    partial = a.partial_cars(res).set_index("window")
+    # day 0 .. +9 are the sessions with prices; day +2 has none and day +3's return spans two
+    # sessions, so both are left out of the event window
+    assert "(0, 0)" not in partial.index
+    w5, w20 = partial.loc["(0, 5)"], partial.loc["(0, 20)"]
+    assert (w5["n_days"], w5["missing"], w5["after_last"], w5["before_first"]) == (4, 2, 0, 0)
+    assert (w20["n_days"], w20["missing"], w20["after_last"], w20["length"]) == (8, 2, 11, 21)
+    assert w20["last_date"] == pd.Timestamp("2025-09-05")
+    car = res.car.set_index("window")
+    assert car.loc["(0, 20)", "n_days"] == 8
+    assert res.caar.set_index("window").loc["(0, 20)", ["n", "n_partial"]].tolist() == [0, 1]
+    note = a.car_table(res).set_index("symbol").loc["NVDA", "note"]
+    assert "car[0,+20] covers 8 of 21 sessions: the window runs past the last price (2025-09-05)" in note
+    assert "2 sessions without a return" in note and "left out of the CAAR and tests" in note
+    assert res.outcomes.set_index("symbol").loc["NVDA", "outcome"] == "halt_in_event_window"
+
+
+def test_partial_cars_is_empty_when_every_window_is_complete(analysis):
+    res = analysis.study_events([INTEL_STAKE])
+    assert analysis.partial_cars(res).empty
+    notes = analysis.car_table(res)["note"]
+    assert not notes.str.contains("covers").any()
+
+
+def test_insufficient_estimation_note_gives_m_and_the_first_price(analysis):
+    # was: only "fewer valid estimation observations than min_estimation_obs" for an April 2024
+    # event on the snapshot, whose prices start in January 2024
+    res = analysis.study_events(["tsmc-chips-act-preliminary-award-2024-04"])
+    out = res.outcomes.set_index("symbol")
+    table = analysis.car_table(res).set_index("symbol")
+    assert (out["outcome"] == "insufficient_estimation").all()
+    for sym in out.index:
+        first = analysis.prices[sym].index.min().date()
+        m = int(out.loc[sym, "n_est"])
+        assert m < 120
+        assert (f"({m} valid of the 240 sessions of the estimation window (-250, -11), at least 120 needed; "
+                f"the prices of {sym} start {first})") in table.loc[sym, "note"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 os.environ.setdefault("SEMISCREEN_CALENDAR_CACHE", str(Path(tempfile.gettempdir()) / "semiscreen-test-calendars"))
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -212,3 +213,173 @@ def test_vectorised_day_zero_matches_row_by_row():
     a, t, m, p = zip(*rows)
     many = cal.day_zero_many(a, t, m, p)
     assert list(many) == [cal.day_zero(*r[:3], primary_mic=r[3]) for r in rows]
+
+
+# --- disk cache and prepare_calendars -------------------------------------------------------
+# Two cheap calendars (XNYS, XLON: ~0.2 s each to build) keep these tests fast.
+
+
+def _arrays_equal(a: cal.ExchangeSessions, b: cal.ExchangeSessions) -> bool:
+    return (
+        a.name == b.name
+        and a.tz == b.tz
+        and a.sessions.equals(b.sessions)
+        and np.array_equal(a.opens, b.opens)
+        and np.array_equal(a.closes, b.closes)
+    )
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """An empty calendar cache folder, and nothing held in memory (restored afterwards)."""
+    root = tmp_path / "calendars"
+    monkeypatch.setenv("SEMISCREEN_CALENDAR_CACHE", str(root))
+    saved = dict(cal._MEMORY)
+    cal._MEMORY.clear()
+    yield root
+    cal._MEMORY.clear()
+    cal._MEMORY.update(saved)
+
+
+@pytest.fixture(scope="module")
+def serial_builds():
+    """XNYS and XLON built in this process straight from exchange_calendars (no cache)."""
+    return {n: cal._build_sessions(n) for n in ("XNYS", "XLON")}
+
+
+def test_prepare_calendars_into_an_empty_cache_equals_the_serial_build(fresh_cache, serial_builds):
+    ready = cal.prepare_calendars(["XNYS", "XLON", "XNAS"], max_workers=2)
+    assert list(ready) == ["XNYS", "XLON"]  # XNAS is the XNYS calendar
+    for name, built in serial_builds.items():
+        assert _arrays_equal(ready[name], built)
+        assert cal.exchange_sessions(name) is ready[name]  # held in memory for later calls
+        assert (fresh_cache / cal._cache_key(name)).is_file()
+    assert not list(fresh_cache.glob("*.tmp"))  # no temporary file left behind
+    # a new process would read the same arrays back from disk
+    for name, built in serial_builds.items():
+        assert _arrays_equal(cal._read_cache(fresh_cache, name), built)
+
+
+def test_calendar_workers_build_into_the_cache(fresh_cache, serial_builds):
+    # this process stays out of it (here=False): both calendars come from worker processes
+    fresh_cache.mkdir()
+    cal._build_parallel(["XNYS", "XLON"], fresh_cache, workers=2, here=False)
+    assert not cal._MEMORY  # nothing was built in this process
+    for name, built in serial_builds.items():
+        assert _arrays_equal(cal._read_cache(fresh_cache, name), built)
+
+
+def test_workers_that_cannot_start_leave_the_build_to_this_process(fresh_cache, serial_builds, monkeypatch):
+    monkeypatch.setattr(cal, "_start_worker", lambda root: None)
+    monkeypatch.setitem(cal._BUILD_SECONDS, "XLON", 5.0)  # worth building in parallel
+    ready = cal.prepare_calendars(["XNYS", "XLON"], max_workers=2)
+    for name, built in serial_builds.items():
+        assert _arrays_equal(ready[name], built)
+        assert (fresh_cache / cal._cache_key(name)).is_file()
+
+
+def test_workers_are_started_only_when_there_is_enough_to_build(fresh_cache, monkeypatch):
+    calls = []
+    monkeypatch.setattr(cal, "_build_parallel", lambda names, root, workers: calls.append((list(names), workers)))
+    cal.prepare_calendars(["XNYS", "XLON"], max_workers=4)  # ~0.1 s of work: built here
+    assert calls == []
+    cal._MEMORY.clear()
+    for f in fresh_cache.iterdir():
+        f.unlink()
+    monkeypatch.setitem(cal._BUILD_SECONDS, "XLON", 5.0)
+    cal.prepare_calendars(["XNYS", "XLON", "XNAS"], max_workers=4)
+    assert calls == [(["XNYS", "XLON"], 1)]  # two calendars: this process and one worker
+    calls.clear()
+    cal._MEMORY.clear()
+    cal.prepare_calendars(["XNYS", "XLON"], max_workers=4)  # all on disk now: nothing to build
+    assert calls == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")  # exchange_calendars' own
+def test_holiday_range_gives_the_same_sessions_and_is_restored(serial_builds):
+    from exchange_calendars.calendar_utils import _default_calendar_factories
+    from pandas.tseries.holiday import AbstractHolidayCalendar
+
+    before = (AbstractHolidayCalendar.start_date, AbstractHolidayCalendar.end_date)
+    for name, built in serial_builds.items():  # built with the narrow range (cal._build_sessions)
+        start, end = cal._bounds(name)
+        full = _default_calendar_factories[name](start=start, end=end)  # pandas' default range
+        assert built.sessions.equals(pd.DatetimeIndex(full.sessions).as_unit("ns"))
+        assert np.array_equal(built.closes, pd.DatetimeIndex(full.closes.to_numpy()).as_unit("ns").asi8)
+    assert (AbstractHolidayCalendar.start_date, AbstractHolidayCalendar.end_date) == before
+    with pytest.raises(RuntimeError):
+        with cal._holiday_range(T("2014-01-01"), T("2028-12-31")):
+            assert AbstractHolidayCalendar.start_date == T("2014-01-01")
+            raise RuntimeError("boom")
+    assert (AbstractHolidayCalendar.start_date, AbstractHolidayCalendar.end_date) == before
+
+
+def test_korean_lunar_holidays_at_both_ends_of_the_range():
+    # XKRX is the calendar the narrow holiday range speeds up (lunar dates): Seollal and Chuseok
+    # in the first and the last year of the range are still holidays.
+    s = cal._build_sessions("XKRX").sessions
+    for holiday in ("2015-02-18", "2015-02-19", "2015-02-20", "2015-09-28", "2015-09-29",
+                    "2027-02-08", "2027-02-09", "2027-09-14", "2027-09-15", "2027-09-16"):
+        assert T(holiday) not in s, holiday
+    for session in ("2015-02-17", "2015-02-23", "2015-09-30", "2027-02-10", "2027-09-17"):
+        assert T(session) in s, session
+
+
+def test_a_failing_worker_leaves_its_calendar_to_this_process(fresh_cache, serial_builds, monkeypatch):
+    # the worker's interpreter cannot import its entry point: it exits without "ready"
+    monkeypatch.setattr(cal, "_WORKER_CODE", "import sys; sys.exit(3)")
+    fresh_cache.mkdir()
+    cal._build_parallel(["XNYS", "XLON"], fresh_cache, workers=1, here=False)
+    assert not list(fresh_cache.iterdir())
+    ready = cal.prepare_calendars(["XNYS", "XLON"], max_workers=1)
+    for name, built in serial_builds.items():
+        assert _arrays_equal(ready[name], built)
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a zip file", "truncated"])
+def test_a_corrupt_cache_file_is_rebuilt(fresh_cache, serial_builds, damage):
+    cal.prepare_calendars(["XNYS", "XLON"], max_workers=1)
+    path = fresh_cache / cal._cache_key("XLON")
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2] if damage == "truncated" else damage)
+    cal._MEMORY.clear()
+    assert cal._read_cache(fresh_cache, "XLON") is None
+    ready = cal.prepare_calendars(["XNYS", "XLON"], max_workers=2)
+    assert _arrays_equal(ready["XLON"], serial_builds["XLON"])
+    assert _arrays_equal(cal._read_cache(fresh_cache, "XLON"), serial_builds["XLON"])  # rewritten
+    assert _arrays_equal(ready["XNYS"], serial_builds["XNYS"])
+
+
+def test_cache_file_with_arrays_of_different_lengths_is_rebuilt(fresh_cache, serial_builds):
+    fresh_cache.mkdir()
+    b = serial_builds["XLON"]
+    np.savez(fresh_cache / cal._cache_key("XLON"), tz=np.array(b.tz),
+             sessions=b.sessions.asi8.astype("datetime64[ns]"), opens=b.opens[:-1], closes=b.closes)
+    assert cal._read_cache(fresh_cache, "XLON") is None
+    assert _arrays_equal(cal.exchange_sessions("XLON"), b)
+
+
+def test_disabled_cache_builds_in_this_process(fresh_cache, serial_builds, monkeypatch):
+    monkeypatch.setenv("SEMISCREEN_CALENDAR_CACHE", "0")
+    started = []
+    monkeypatch.setattr(cal, "_start_worker", lambda root: started.append(root))
+    ready = cal.prepare_calendars(["XLON", "XNYS"], max_workers=4)
+    assert list(ready) == ["XLON", "XNYS"]
+    for name, built in serial_builds.items():
+        assert _arrays_equal(ready[name], built)
+    assert started == []  # no worker: there is no cache to hand the arrays back through
+    assert not fresh_cache.exists()
+
+
+def test_prepare_calendars_rejects_an_unknown_mic(fresh_cache):
+    with pytest.raises(InputError, match="ZZZZ"):
+        cal.prepare_calendars(["XNYS", "ZZZZ"])
+
+
+def test_day_zero_many_builds_its_missing_calendars_together(fresh_cache, monkeypatch):
+    seen = []
+    real = cal.prepare_calendars
+    monkeypatch.setattr(cal, "prepare_calendars", lambda names, **kw: seen.append(list(names)) or real(names, **kw))
+    out = cal.day_zero_many(["2025-08-08", "2025-08-08"], ["after_close"] * 2, ["XLON", "XNAS"], ["XNYS", "XNYS"])
+    assert seen == [["XNYS", "XLON"]]
+    assert list(out) == [T("2025-08-11"), T("2025-08-11")]

@@ -97,3 +97,51 @@ def test_user_event_files(tmp_path, capsys):
                       "--securities-file", str(tmp_path / "event_securities.csv"), "--window", "0,0")
     cars = pd.DataFrame(out["cars"])
     assert list(cars["symbol"]) == ["INTC"] and cars["car[0,0]"].iloc[0] > 0
+
+
+def test_window_past_the_last_price_is_flagged_not_passed_off_as_complete(capsys):
+    # was: car[0,+1000] printed with "estimated, no remark" for CARs covering 125..241 of the
+    # 1001 sessions (the snapshot ends in 2026), and nothing said why the tests had n = 0
+    assert main(["study", INTEL_STAKE, "-w", "0,1000", "-w", "0,5", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    cars = pd.DataFrame(out["cars"]).set_index("symbol")
+    for sym in cars.index:
+        last = _close(sym).index.max()
+        # day 0 .. the last price: every session of the window that has data
+        n = int(((_close(sym).index >= "2025-08-22")).sum())
+        assert (f"car[0,+1000] covers {n} of 1001 sessions: the window runs past the last price "
+                f"({last.date()}); left out of the CAAR and tests") in cars.loc[sym, "note"]
+        assert cars.loc[sym, "outcome"] == "ok" and pd.notna(cars.loc[sym, "car[0,+5]"])
+    tests = pd.DataFrame(out["tests"])
+    assert (tests.loc[tests["window"] == "[0,+1000]", "n"] == 0).all()
+    assert (tests.loc[tests["window"] == "[0,+5]", "n"] == 4).all()
+    lines = [line for line in captured.err.splitlines() if "[0,+1000]" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("note: CAR window [0,+1000] runs past the last price for 4 of 4 estimated pairs")
+    assert "[0,+5]" not in captured.err
+
+
+def test_complete_windows_get_no_partial_note(capsys):
+    assert main(["study", INTEL_STAKE, "-w", "0,5"]) == 0
+    assert "runs past" not in capsys.readouterr().err
+
+
+def test_partial_notes_name_each_reason():
+    from screener.cli.cmd_study import partial_notes
+
+    day = pd.Timestamp
+    partial = pd.DataFrame({
+        "t1": [0, 0, -5, 0], "t2": [20, 20, 5, 5], "after_last": [3, 5, 0, 0], "before_first": [0, 0, 2, 0],
+        "missing": [0, 1, 0, 2], "last_date": [day("2026-02-11"), day("2026-02-20"), day("2026-02-20"), day("2026-02-20")],
+    })
+    notes = partial_notes(partial, 7)
+    assert notes == [
+        "CAR window [0,+20] runs past the last price for 2 of 7 estimated pairs (last prices "
+        "2026-02-11..2026-02-20): their CARs cover fewer sessions and are left out of the CAAR and tests; "
+        "use a shorter window or later prices",
+        "CAR window [-5,+5] starts before the first price for 1 of 7 estimated pairs: their CARs are partial "
+        "and left out of the CAAR and tests",
+        "CAR window [0,+5] has sessions without a return (e.g. a halt) for 1 of 7 estimated pairs: their "
+        "CARs are partial and left out of the CAAR and tests",
+    ]

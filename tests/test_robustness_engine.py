@@ -108,3 +108,90 @@ def test_a_window_with_no_pairs_has_no_negative_degrees_of_freedom(data):
     # the complete window is unaffected: n = 2 pairs, df = n - 1 for the cross-sectional t
     first = table[(table["t2"] == 0) & (table["test"] == "cross_sectional_t")].iloc[0]
     assert first["n"] == 2 and first["df"] == 1
+
+
+# -- a missing day-0 return ------------------------------------------------------------------
+#
+# The rule (events/_align.py, documented in docs/methodology.md "Halts"): without ``spans=`` a
+# return that follows a session without one is taken to span the sessions since the previous
+# return, so it is left out and the pair is flagged ``halt_in_event_window``: a missing day-0
+# return also removes day +1. With ``spans=`` saying day +1 covers one session there is no gap
+# to span: the pair is ``ok`` with ``day0_return_missing``.
+
+_WINDOWS = [(0, 0), (1, 1), (-1, 1)]
+
+
+def _missing_day0(data) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    returns, market = data
+    r = returns.copy()
+    r.iloc[DAY0, 0] = np.nan  # A: no return on day 0, every other return present
+    ef = pd.DataFrame({"event_id": ["e", "e"], "symbol": ["A", "B"], "event_date": [DATES[DAY0]] * 2})
+    return r, market, ef
+
+
+def _one_session_spans(returns: pd.DataFrame) -> pd.DataFrame:
+    spans = pd.DataFrame(1.0, index=returns.index, columns=returns.columns)
+    return spans.where(returns.notna())
+
+
+def _row_and_ars(res, symbol="A"):
+    row = res.outcomes.set_index("symbol").loc[symbol]
+    ar = res.ar[res.ar["symbol"] == symbol].set_index("rel_day")["ar"]
+    return row, ar
+
+
+def _hand_ar(returns, market, symbol, pos):
+    est = slice(DAY0 - 250, DAY0 - 10)
+    beta, alpha = np.polyfit(market.iloc[est], returns[symbol].iloc[est], 1)
+    return float(returns[symbol].iloc[pos] - (alpha + beta * market.iloc[pos]))
+
+
+def test_missing_day0_return_without_spans_is_a_halt_like_gap(data):
+    r, market, ef = _missing_day0(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = EventStudy(r, market=market, estimation=(-250, -11), windows=_WINDOWS).fit(ef)
+    row, ar = _row_and_ars(res)
+    assert row["event_date"] == DATES[DAY0] and row["included"]
+    assert row["outcome"] == "halt_in_event_window"
+    assert row["flags"] == "halt_in_event_window;day0_return_missing"
+    # day +1's return is taken to cover days 0 and +1: left out with day 0
+    assert np.isnan(ar.loc[0]) and np.isnan(ar.loc[1])
+    assert ar.loc[-1] == pytest.approx(_hand_ar(r, market, "A", DAY0 - 1), abs=1e-12)
+    caar = res.caar.set_index("window")
+    assert caar.loc["(-1, 1)", ["n", "n_partial"]].tolist() == [1, 1]
+    assert res.outcomes.set_index("symbol").loc["B", "outcome"] == "ok"
+
+
+def test_missing_day0_return_with_one_session_spans_is_not_a_halt(data):
+    r, market, ef = _missing_day0(data)
+    res = EventStudy(r, market=market, estimation=(-250, -11), windows=_WINDOWS,
+                     spans=_one_session_spans(r), sessions={"A": DATES, "B": DATES}).fit(ef)
+    row, ar = _row_and_ars(res)
+    assert (row["outcome"], row["flags"]) == ("ok", "day0_return_missing")
+    assert row["event_date"] == DATES[DAY0]
+    assert np.isnan(ar.loc[0])
+    assert ar.loc[1] == pytest.approx(_hand_ar(r, market, "A", DAY0 + 1), abs=1e-12)
+
+
+def test_spans_without_sessions_keep_day0_on_its_session(data):
+    r, market, ef = _missing_day0(data)
+    res = EventStudy(r, market=market, estimation=(-250, -11), windows=_WINDOWS,
+                     spans=_one_session_spans(r)).fit(ef)
+    row, ar = _row_and_ars(res)
+    assert row["event_date"] == DATES[DAY0]
+    assert (row["outcome"], row["flags"]) == ("ok", "day0_return_missing")
+    assert np.isnan(ar.loc[0])
+    assert ar.loc[1] == pytest.approx(_hand_ar(r, market, "A", DAY0 + 1), abs=1e-12)
+
+
+def test_trade_to_trade_without_sessions_keeps_day0_on_its_session(data):
+    r, market, ef = _missing_day0(data)
+    res = EventStudy(r, market=market, estimation=(-250, -11), windows=_WINDOWS, trade_to_trade=True).fit(ef)
+    row, ar = _row_and_ars(res)
+    assert row["event_date"] == DATES[DAY0]
+    assert (row["outcome"], row["flags"]) == ("ok", "day0_return_missing")
+    assert np.isnan(ar.loc[0])
+    p = res.params.set_index("symbol").loc["A"]
+    m2 = (1 + market.iloc[DAY0]) * (1 + market.iloc[DAY0 + 1]) - 1  # the market over both sessions
+    assert ar.loc[1] == pytest.approx(r["A"].iloc[DAY0 + 1] - 2 * p["alpha"] - p["beta"] * m2, abs=1e-12)

@@ -166,8 +166,43 @@ def test_parquet_dates_with_a_time_of_day_are_rejected(tmp_path):
     # was: accepted; the index held 2025-01-02 10:00, which matches no session
     pd.DataFrame({"date": pd.to_datetime(["2025-01-02 10:00:00", "2025-01-03 00:00:00"]), "close": [1.0, 2.0]}).to_parquet(
         tmp_path / "T.parquet")
-    with pytest.raises(InputError, match=r"T\.parquet, line 1, column 'date'.*2025-01-02 10:00"):
+    with pytest.raises(InputError, match=r"T\.parquet, row 1, column 'date'.*2025-01-02 10:00"):
         LocalDirectorySource(tmp_path).load("T")
+
+
+@pytest.mark.parametrize("column, cells, bad_row, message", [
+    ("date", ["2025-01-02", "2025-01-03", "2025-01-06x"], 3, "not an ISO date (YYYY-MM-DD): '2025-01-06x'"),
+    ("close", ["1.5", "abc", "2.5"], 2, "not a number: 'abc'"),
+])
+def test_parquet_errors_name_the_data_row_and_csv_errors_the_line(tmp_path, column, cells, bad_row, message):
+    # was: "P.parquet, line 3" for data row 3 of a Parquet file, which has no lines (CSV wording)
+    data = {"date": ["2025-01-02", "2025-01-03", "2025-01-06"], "close": ["1.5", "2.0", "2.5"]}
+    data[column] = cells
+    pd.DataFrame(data).to_parquet(tmp_path / "P.parquet")
+    pd.DataFrame(data).to_csv(tmp_path / "C.csv", index=False)
+    source = LocalDirectorySource(tmp_path)
+    with pytest.raises(InputError) as parquet:
+        source.load("P")
+    assert str(parquet.value) == f"{tmp_path / 'P.parquet'}, row {bad_row}, column {column!r}: {message}"
+    with pytest.raises(InputError) as csv:
+        source.load("C")  # the header is line 1: data row N is line N + 1
+    assert str(csv.value) == f"{tmp_path / 'C.csv'}, line {bad_row + 1}, column {column!r}: {message}"
+
+
+def test_parquet_schema_problems_count_data_rows_from_one(tmp_path):
+    pd.DataFrame({"date": pd.to_datetime(["2025-01-02", "2025-01-03", "2025-01-06"]),
+                  "close": [1.0, -2.0, 3.0]}).to_parquet(tmp_path / "N.parquet")
+    with pytest.raises(ValidationError) as info:
+        LocalDirectorySource(tmp_path).load("N")
+    [p] = info.value.problems
+    assert (p.row, p.column) == (2, "close") and str(p).startswith(f"{tmp_path / 'N.parquet'}, row 2, column 'close'")
+
+
+def test_parse_raw_table_rejects_an_unknown_unit():
+    from screener.prices.base import parse_raw_table
+
+    with pytest.raises(ValueError, match="unit must be 'line' or 'row'"):
+        parse_raw_table(pd.DataFrame({"date": ["2025-01-02"], "close": [1.0]}), file="x", unit="cell")
 
 
 # -- the cache ------------------------------------------------------------------------------

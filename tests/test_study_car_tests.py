@@ -94,6 +94,19 @@ def test_a_single_firm_event_has_a_usable_per_firm_test_and_nan_cross_sections()
     assert set(t.index.get_level_values("test")) == set(available_tests())
 
 
+def test_caar_counts_pairs_without_any_return_in_the_window():
+    returns, market, firms, day0 = _panel(n_securities=6, effect=0.01)
+    pos = returns.index.get_loc(day0)
+    returns.iloc[pos, 1] = np.nan  # S1 has no day-0 return: its (0, 0) window is empty
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = EventStudy(returns, market=market, estimation=ESTIMATION, windows=WINDOWS,
+                         min_estimation_obs=100).fit(firms)
+    caar = res.caar.set_index("window")
+    assert caar.loc["(0, 0)", ["n", "n_partial", "n_missing"]].tolist() == [5, 0, 1]
+    assert (caar[["n", "n_partial", "n_missing"]].sum(axis=1) == res.n_pairs).all()
+
+
 def test_caar_and_tests_use_the_same_pairs_when_a_window_is_partial():
     returns, market, firms, day0 = _panel(n_securities=8, effect=0.01)
     pos = returns.index.get_loc(day0)

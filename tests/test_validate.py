@@ -430,3 +430,90 @@ def test_shipped_seeds_are_valid(shared_seeds_dir):
     report = validate_seeds(seeds, documents_dir=shared_seeds_dir)
     assert report.ok, str(report)
     assert all(info["rows"] > 0 for info in report.checked.values())
+
+
+# --------------------------------------------------------------------------------------------
+# A header and no rows
+
+
+@pytest.mark.parametrize("name", ["events.csv", "event_securities.csv", "universe.csv", "themes.csv", "documents.csv"])
+def test_header_without_rows_is_a_problem_naming_the_file(seeds, tmp_path, name):
+    # was: an events (or securities, universe, themes) file with only its header validated OK
+    header = (seeds / name).read_text(encoding="utf-8").splitlines()[0]
+    given = tmp_path / f"my_{name}"
+    given.write_text(header + "\n\n", encoding="utf-8")  # a trailing blank line is not a row
+    report = run(seeds, given)
+    assert not report.ok
+    [p] = find(report, given.name, "has a header but no rows")
+    assert (p.file, p.row, p.column) == (str(given), None, None)
+    assert str(p).startswith(f"{given}: has a header but no rows")
+
+
+def test_header_without_rows_fails_the_loader_too(seeds, tmp_path):
+    from events.catalog import load_catalog
+
+    path = tmp_path / "events.csv"
+    path.write_text((seeds / "events.csv").read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="events.csv: has a header but no rows"):
+        load_catalog(path)
+
+
+def test_a_file_whose_rows_are_all_malformed_is_not_called_empty(seeds, tmp_path):
+    path = tmp_path / "events.csv"
+    header = (seeds / "events.csv").read_text(encoding="utf-8").splitlines()[0]
+    path.write_text(header + "\nonly,three,fields\n", encoding="utf-8")
+    report = run(seeds, path)
+    assert find(report, "events.csv", "row has 3 fields")
+    assert not find(report, "events.csv", "no rows")
+
+
+# --------------------------------------------------------------------------------------------
+# The Yahoo suffix and the exchange column agree
+
+
+@pytest.mark.parametrize("symbol, old_mic, new_mic, says", [
+    ("688256.SS", "XSHG", "XNYS", "the Yahoo suffix .SS means exchange XSHG, but the exchange column says XNYS"),
+    ("688256.SS", "XSHG", "XSHE", "the Yahoo suffix .SS means exchange XSHG, but the exchange column says XSHE"),
+    ("NVDA", "XNAS", "XSHG", "a Yahoo symbol without a suffix is a US listing (e.g. XNYS, XNAS), but the "
+                             "exchange column says XSHG (Yahoo symbols on XSHG end in .SS)"),
+    ("ASML.AS", "XAMS", "XETR", "the Yahoo suffix .AS means exchange XAMS, but the exchange column says XETR"),
+    ("^GSPC", "XNYS", "XHKG", "this index follows the XNYS calendar, but the exchange column says XHKG"),
+])
+def test_suffix_disagreeing_with_the_exchange_is_a_problem(seeds, symbol, old_mic, new_mic, says):
+    # was: nothing compared them; the study silently used the exchange column's calendar
+    path = seeds / "universe.csv"
+    row = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith(symbol + ","))
+    edit(path, row, row.replace(f",{old_mic},", f",{new_mic},", 1))
+    report = run(seeds)
+    [p] = find(report, "universe.csv", says)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, start=1) if text.startswith(symbol + ","))
+    assert (p.row, p.column, p.value) == (line, "exchange", new_mic)
+    assert p.message.startswith(f"{symbol}: ")
+
+
+@pytest.mark.parametrize("symbol, old_mic, new_mic", [
+    ("NVDA", "XNAS", "XNYS"),      # a US symbol on any US venue
+    ("SOXX", "XNAS", "ARCX"),
+    ("^GSPC", "XNYS", "XNAS"),     # an index only follows its market's calendar
+])
+def test_legitimate_listings_are_accepted(seeds, symbol, old_mic, new_mic):
+    path = seeds / "universe.csv"
+    row = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith(symbol + ","))
+    edit(path, row, row.replace(f",{old_mic},", f",{new_mic},", 1))
+    assert not find(run(seeds), "universe.csv", "exchange column says")
+
+
+def test_shipped_universe_listings_agree_with_their_suffixes():
+    # ADRs on US exchanges (TSM, BABA, NIO), Shenzhen .SZ on XSHE, indices on their calendars
+    report = validate_seeds()
+    assert not [p for p in report.problems if "exchange column says" in p.message]
+
+
+def test_unknown_suffix_with_an_explicit_exchange_is_left_to_the_exchange():
+    from screener.validate import _listing_mismatch
+
+    assert _listing_mismatch("VOD.L", "XLON") is None           # no suffix rule known: the MIC decides
+    assert _listing_mismatch("300750.SZ", "XSHE") is None
+    assert _listing_mismatch("399006.SZ", "XSHE", "index") is None
+    assert "means exchange XSHE" in _listing_mismatch("300750.SZ", "XSHG")

@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from screener.analysis import Analysis
 
-__all__ = ["register", "make_analysis", "progress_reporter", "MODEL_HELP", "ESTIMATION_HELP", "WINDOW_HELP"]
+__all__ = ["register", "make_analysis", "progress_reporter", "partial_notes", "relevant_notes", "MODEL_HELP",
+           "ESTIMATION_HELP", "WINDOW_HELP"]
 
 MODEL_HELP = ("Expected-return model: market (default), market-adjusted, constant-mean, scholes-williams, dimson.")
 ESTIMATION_HELP = "Estimation window FIRST,LAST in the security's sessions relative to day 0."
@@ -178,6 +179,47 @@ def register(app: typer.Typer) -> None:
                 emit(tests, fmt, title=f"Tests ({res.n_pairs} estimated pairs)")
         for message in relevant_notes(a.notes, set(cars["symbol"]), since=earlier):
             note(f"note: {message}")
+        for message in partial_notes(a.partial_cars(res), res.n_pairs):
+            note(f"note: {message}")
+
+
+def partial_notes(partial: "pd.DataFrame", n_pairs: int) -> list[str]:
+    """One line per CAR window whose CARs are partial for some pairs, saying why.
+
+    Parameters
+    ----------
+    partial : DataFrame
+        :meth:`screener.analysis.Analysis.partial_cars` of the results.
+    n_pairs : int
+        Estimated pairs of the results.
+
+    Returns
+    -------
+    list of str
+        E.g. ``CAR window [0,+1000] runs past the last price for 4 of 4 estimated pairs (last
+        prices 2026-02-11..2026-08-07): ...``.
+    """
+    from screener.report.model import window_label
+
+    out = []
+    for (t1, t2), g in partial.groupby(["t1", "t2"], sort=False):
+        label = window_label((int(t1), int(t2)))
+        past = g[g["after_last"] > 0]
+        if len(past):
+            lo, hi = past["last_date"].min().date(), past["last_date"].max().date()
+            when = f"last price {lo}" if lo == hi else f"last prices {lo}..{hi}"
+            out.append(f"CAR window {label} runs past the last price for {len(past)} of {n_pairs} estimated "
+                       f"pairs ({when}): their CARs cover fewer sessions and are left out of the CAAR and "
+                       "tests; use a shorter window or later prices")
+        early = g[(g["before_first"] > 0) & ~(g["after_last"] > 0)]
+        if len(early):
+            out.append(f"CAR window {label} starts before the first price for {len(early)} of {n_pairs} "
+                       "estimated pairs: their CARs are partial and left out of the CAAR and tests")
+        gaps = g[(g["missing"] > 0) & (g["after_last"] == 0) & (g["before_first"] == 0)]
+        if len(gaps):
+            out.append(f"CAR window {label} has sessions without a return (e.g. a halt) for {len(gaps)} of "
+                       f"{n_pairs} estimated pairs: their CARs are partial and left out of the CAAR and tests")
+    return out
 
 
 def relevant_notes(notes: list[str], symbols: set[str], since: int = 0) -> list[str]:

@@ -57,7 +57,8 @@ def empty_price_frame() -> pd.DataFrame:
     return frame
 
 
-def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2) -> tuple[pd.DataFrame, np.ndarray]:
+def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2,
+                    unit: str = "line") -> tuple[pd.DataFrame, np.ndarray]:
     """Parse a table as read from a file: ISO dates and numbers, failing on the first bad cell.
 
     Parameters
@@ -67,20 +68,26 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2) -> tup
     file : str
         Named in errors.
     first_line : int
-        Line number of the first data row (2 for a CSV with a header row).
+        Line number of the first data row (2 for a CSV with a header row; 1 for a Parquet
+        file, whose rows are counted from the first data row).
+    unit : {"line", "row"}
+        How errors name a position: ``"line"`` for a CSV file (the header is line 1),
+        ``"row"`` for a Parquet file (data row, 1-based, header not counted).
 
     Returns
     -------
     (DataFrame, ndarray)
         The frame with a ``date`` column (datetime64[ns]) and every price column (float64,
-        NaN where missing), and the line number of each row.
+        NaN where missing), and the line (or row) number of each row.
 
     Raises
     ------
     InputError
         A missing ``date``/``close`` column, or a cell that is not a date / a number; the message
-        names the file, line, column and value.
+        names the file, line (or row), column and value.
     """
+    if unit not in ("line", "row"):
+        raise ValueError(f"unit must be 'line' or 'row', not {unit!r}")
     # "Adj Close" (Yahoo's CSV export) and "adj_close" are the same column
     given = [str(c) for c in raw.columns]
     cols = [" ".join(c.strip().lower().split()).replace(" ", "_") for c in given]
@@ -108,7 +115,7 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2) -> tup
         timed = np.flatnonzero(dates.notna() & (dates != dates.normalize()))
         if len(timed):
             i = timed[0]
-            raise InputError(f"{file}, line {lines[i]}, column 'date': a session date has no time of day, "
+            raise InputError(f"{file}, {unit} {lines[i]}, column 'date': a session date has no time of day, "
                              f"got {d.iloc[i]}")
     else:
         text = d.astype("string").str.strip()
@@ -119,7 +126,7 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2) -> tup
             bad = np.flatnonzero(alt.isna() | (alt != alt.normalize()))
             if len(bad):
                 i = bad[0]
-                raise InputError(f"{file}, line {lines[i]}, column 'date': not an ISO date (YYYY-MM-DD): {d.iloc[i]!r}")
+                raise InputError(f"{file}, {unit} {lines[i]}, column 'date': not an ISO date (YYYY-MM-DD): {d.iloc[i]!r}")
             dates = alt
     out["date"] = dates.as_unit("ns")
     for c in PRICE_COLUMNS:
@@ -137,7 +144,7 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2) -> tup
         bad = np.flatnonzero(num.isna().to_numpy() & text.fillna("").ne("").to_numpy())
         if len(bad):
             i = bad[0]
-            raise InputError(f"{file}, line {lines[i]}, column {c!r}: not a number: {s.iloc[i]!r}")
+            raise InputError(f"{file}, {unit} {lines[i]}, column {c!r}: not a number: {s.iloc[i]!r}")
         out[c] = num.to_numpy(dtype="float64", na_value=np.nan)
     return pd.DataFrame(out), lines
 

@@ -100,7 +100,8 @@ def read_price_file(path: Path, symbol: str, *, source: str = "local", start: An
     ------
     InputError
         Malformed row (file, line, column, value; a row with too few or too many fields), a
-        missing or repeated column, not UTF-8.
+        missing or repeated column, not UTF-8. A CSV file's rows are named by their line
+        (header = line 1); a Parquet file's by ``row N``, the data row counted from 1.
     DataUnavailableError
         The file has a header and no data rows.
     ValidationError
@@ -121,7 +122,7 @@ def read_price_file(path: Path, symbol: str, *, source: str = "local", start: An
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
         if "date" not in [str(c).lower() for c in raw.columns] and raw.index.name == "date":
             raw = raw.reset_index()
-        first_line = 1
+        first_line, unit = 1, "row"  # data rows, 1-based: a Parquet file has no lines
     else:
         _check_csv_rows(path)
         try:
@@ -130,8 +131,8 @@ def read_price_file(path: Path, symbol: str, *, source: str = "local", start: An
             raise InputError(f"{path}: not a readable CSV file ({exc})") from None
         except pd.errors.EmptyDataError:
             raise InputError(f"{path}: empty file (expected a header date,open,high,low,close,adj_close,volume)") from None
-        first_line = 2
-    table, lines = parse_raw_table(raw, file=str(path), first_line=first_line)
+        first_line, unit = 2, "line"
+    table, lines = parse_raw_table(raw, file=str(path), first_line=first_line, unit=unit)
     if not len(table):
         raise DataUnavailableError(f"{path}: no data rows, only a header")
     return make_price_frame(table, symbol=symbol, source=source, file=str(path), rows=lines,
