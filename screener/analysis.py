@@ -906,7 +906,7 @@ class Analysis:
         """
         import pandas as pd
 
-        from screener.exposure import composite_exposure
+        from screener.exposure import COMPONENT_COLUMNS, composite_exposure
 
         components = {name: frame for name, frame in (
             ("text", self.text_exposure), ("event", self.event_exposure), ("return", self.return_exposure))
@@ -916,13 +916,21 @@ class Analysis:
         ).to_frame(index=False)
         if not components:
             self._note("no exposure component could be computed")
-            return grid.assign(composite=float("nan"))
-        weights = {k: v for k, v in self.params.weights.items() if k in components}
-        if not any(weights.values()):
-            weights = None
-        comp = composite_exposure(components, weights)
-        keys = ["symbol", "theme_id"]
-        comp = grid.merge(comp, on=keys, how="left")
+            comp = grid.assign(composite=float("nan"), composite_n_components=0, composite_weight=0.0,
+                               composite_rank=pd.array([pd.NA] * len(grid), dtype="Int64"))
+        else:
+            weights = {k: v for k, v in self.params.weights.items() if k in components}
+            if not any(weights.values()):
+                weights = None
+            comp = composite_exposure(components, weights)
+            comp = grid.merge(comp, on=["symbol", "theme_id"], how="left")
+        # The same columns whether or not a component could be measured (e.g. text relevance
+        # without the source documents): its value and z-score NaN, its N 0.
+        for name, (value_col, n_col) in COMPONENT_COLUMNS.items():
+            if name not in components:
+                comp[value_col] = float("nan")
+                comp[n_col] = 0
+                comp[f"z_{name}"] = float("nan")
         # An N is a count: a component not measured for a row rests on 0 observations.
         for col in _COUNT_COLUMNS:
             if col in comp.columns:

@@ -150,7 +150,8 @@ def test_exposure_has_every_security_and_theme_with_counts(analysis):
     z = exp[["z_text", "z_event", "z_return"]].to_numpy()
     weights = np.array([w["text"], w["event"], w["return"]])
     have = ~np.isnan(z)
-    expected = np.where(have.any(axis=1), np.nansum(z * weights, axis=1) / (have * weights).sum(axis=1), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.where(have.any(axis=1), np.nansum(z * weights, axis=1) / (have * weights).sum(axis=1), np.nan)
     np.testing.assert_allclose(exp["composite"].to_numpy(), expected, rtol=1e-12, equal_nan=True)
 
 
@@ -328,3 +329,21 @@ def test_insufficient_estimation_note_gives_m_and_the_first_price(analysis):
         assert m < 120
         assert (f"({m} valid of the 240 sessions of the estimation window (-250, -11), at least 120 needed; "
                 f"the prices of {sym} start {first})") in table.loc[sym, "note"]
+
+
+def test_exposure_keeps_its_columns_without_the_source_documents(tmp_path, analysis):
+    """Without documents, text relevance is not measured: its columns stay, NaN with N 0."""
+    a = Analysis(documents_dir=tmp_path / "no-such-folder")
+    exp = a.exposure
+    full = analysis.exposure
+    core = ["text_relevance", "text_n_mentions", "z_text", "event_mean_scar", "event_n", "z_event",
+            "return_beta", "return_n", "z_return", "composite", "composite_n_components", "composite_rank"]
+    assert set(core) <= set(exp.columns) and set(core) <= set(full.columns)
+    assert exp["text_relevance"].isna().all() and exp["z_text"].isna().all()
+    assert (exp["text_n_mentions"] == 0).all() and exp["text_n_mentions"].dtype == "int64"
+    assert any("source documents not found" in n for n in a.notes)
+    # the other components are the same numbers as with documents
+    key = ["symbol", "theme_id"]
+    both = exp.merge(full, on=key, suffixes=("", "_full"))
+    np.testing.assert_allclose(both["return_beta"], both["return_beta_full"], equal_nan=True)
+    assert (both["composite_n_components"] <= both["composite_n_components_full"]).all()
