@@ -305,12 +305,11 @@ def _write_fast_block(present, lengths, sub, market_rows, pad, regressors, days3
         m[real] = market_rows[present]
         np.isfinite(m, out=market_ok)
     for j, r in enumerate(regressors):
-        if r.startswith("market") and r != "market":
-            if m is not None:
-                # pads are NaN and at least as long as any lag: a shift never reaches another security
-                X[j] = _shift(m, _lag_of(r))
-        elif r in factor_rows:
+        if r in factor_rows:  # (a factor may be called "market...": factors first)
             X[j, real] = np.broadcast_to(factor_rows[r], present.shape)[present]
+        elif m is not None and r.startswith("market") and r != "market":
+            # pads are NaN and at least as long as any lag: a shift never reaches another security
+            X[j] = _shift(m, _lag_of(r))
     del real
     # sessions each return spans: distance to the security's previous return, 1 after none
     ok = np.isfinite(y)

@@ -32,11 +32,20 @@ def _split_key(key: Any) -> tuple[Any, tuple]:
 
 
 def _apply_rest(out: np.ndarray, rows: Any, rest: tuple) -> np.ndarray:
-    """Index the remaining axes of rows already selected (``rows`` an int drops the row axis)."""
+    """Index the remaining axes of rows already selected (``rows`` an int drops the row axis).
+
+    As numpy does, an index array for the rows is paired element by element with index
+    arrays among the other axes (``a[[0, 2], [1, 3]]`` is two elements, not a 2 x 2 block).
+    """
     if np.ndim(rows) == 0 and not isinstance(rows, slice):
         out = out[0]
         return out[rest] if rest else out
-    return out[(slice(None),) + rest] if rest else out
+    if not rest:
+        return out
+    rows_are_array = not isinstance(rows, slice) and np.asarray(rows).dtype != bool
+    if rows_are_array and any(not isinstance(r, slice) and np.ndim(r) > 0 for r in rest):
+        return out[(np.arange(out.shape[0]).reshape(np.shape(rows)),) + rest]
+    return out[(slice(None),) + rest]
 
 
 class ForecastCovariance:
@@ -144,9 +153,9 @@ class ForecastCovariance:
         ``NaN`` where a day of the window is missing, unless ``available_only``: then the sum
         over the days that have an AR (0 where none has).
         """
-        Z = self.design[rows][:, cols]
-        ok = ~self.missing[rows][:, cols]
-        d = self.diag[rows][:, cols]
+        Z = self.design[rows, cols]  # (only the window's days are copied)
+        ok = ~self.missing[rows, cols]
+        d = self.diag[rows, cols]
         if available_only:
             u = np.where(ok[:, :, None], Z, 0.0).sum(axis=1)
             dsum = np.where(ok, d, 0.0).sum(axis=1)
@@ -162,12 +171,12 @@ class ForecastCovariance:
     def cumulative_variances(self, cols: slice, rows: Any = slice(None)) -> np.ndarray:
         """1' V_i[t1..tau] 1 for every tau of the window ``cols`` (N x W): the variance of the
         CAR path; ``NaN`` from the first missing day on."""
-        Z = self.design[rows][:, cols]
+        Z = self.design[rows, cols]
         U = np.cumsum(Z, axis=1)
-        D = np.cumsum(self.diag[rows][:, cols], axis=1)
+        D = np.cumsum(self.diag[rows, cols], axis=1)
         with np.errstate(invalid="ignore"):
             out = self.scale[rows][:, None] * (D + np.einsum("nwk,nkj,nwj->nw", U, self.inverse[rows], U))
-        out[np.cumsum(self.missing[rows][:, cols], axis=1) > 0] = np.nan
+        out[np.cumsum(self.missing[rows, cols], axis=1) > 0] = np.nan
         return out
 
 
@@ -239,10 +248,12 @@ class WindowDays:
 
     def __getitem__(self, key: Any) -> np.ndarray:
         rows, rest = _split_key(key)
-        out = np.array(self._windows[self.starts[rows]])  # (a copy: never a view of the table)
-        if not rest:
-            return out
-        return out[rest] if out.ndim == 1 else out[(slice(None),) + rest]
+        out = np.array(self._windows[np.atleast_1d(self.starts[rows])])  # (a copy, never a view)
+        return _apply_rest(out, rows, rest)
+
+    def __reduce__(self) -> tuple:
+        # pickle the table and the starts, not the sliding view (which would copy T x Le)
+        return (type(self), (self.table, self.starts, self.length))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self._windows[self.starts]

@@ -346,10 +346,12 @@ def _scholes_williams(y_est, X_est, valid, y_evt, X_evt, M, status, compat):
         sxx = (dx * dx).sum(axis=1)
         slopes.append((dx * dy).sum(axis=1) / np.where(sxx > 0, sxx, np.nan))
         dxs.append(dx)
-    # first-order autocorrelation of the market over the same days
+    # first-order autocorrelation of the market over the same days (0/0 for a constant
+    # market: the pair is flagged singular_design below, without a RuntimeWarning)
     d0, dl = dxs[0], dxs[1]
-    rho = (d0 * dl).sum(axis=1) / np.sqrt((d0 * d0).sum(axis=1) * (dl * dl).sum(axis=1))
-    beta = (slopes[0] + slopes[1] + slopes[2]) / (1.0 + 2.0 * rho)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = (d0 * dl).sum(axis=1) / np.sqrt((d0 * d0).sum(axis=1) * (dl * dl).sum(axis=1))
+        beta = (slopes[0] + slopes[1] + slopes[2]) / (1.0 + 2.0 * rho)
     x = X_est[..., 0]
     xbar = _masked(x, valid).sum(axis=1) / Mf
     alpha = ybar - beta * xbar

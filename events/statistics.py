@@ -186,7 +186,8 @@ def _row_medians(sorted_values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 _SERIES_KINDS = ("rank", "zivney", "sign")
 _BLOCK_ROWS = 8192
-_WORKERS = max(1, min(4, os.cpu_count() or 1))
+# threads for block-wise work (the cores this process may run on, at most 4)
+_WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def _whole_series_block(
@@ -519,6 +520,7 @@ class _Prepared:
             return g0, np.bincount(index.ravel(), weights=z.ravel())
 
         blocks = list(self._row_blocks(order))
+        self.est_finite  # (computed once here, not by two threads at once)
         if len(blocks) > 1 and _WORKERS > 1:
             with ThreadPoolExecutor(max_workers=2) as pool:  # (bincount holds the GIL)
                 parts = pool.map(block, blocks)

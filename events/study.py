@@ -16,6 +16,7 @@ Typical use (:class:`EventStudy` has an example that runs)::
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import warnings
@@ -372,7 +373,9 @@ class EventStudy:
         needed_set = set(pd.unique(ef_sym)) & set(str_cols)
         needed = [c for c in str_cols if c in needed_set]
         panel = _align.build_panel(
-            self.returns, needed, spec.regressors, column_names=str_cols, market=self.market, benchmarks=self.benchmarks,
+            self.returns, needed, spec.regressors, column_names=str_cols,
+            # (the factor model's regressors are the factors, whatever their names)
+            market=self.market if spec.name != "factor" else None, benchmarks=self.benchmarks,
             factors=self.factors, sessions=self.sessions, spans=self.spans,
             trade_to_trade=self.trade_to_trade,
             pad=max(-self.estimation[0], -self.event_window[0], self.event_window[1], 0) + 1,
@@ -508,8 +511,10 @@ class EventStudy:
         starts = range(0, nc, self.chunk_size)
         workers = min(_WORKERS, len(starts))
         if workers > 1:  # numpy releases the GIL in the gathers, ufuncs and matmuls
+            # each chunk runs in a copy of the caller's context: its np.errstate applies
+            context = contextvars.copy_context()
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(estimate, starts))
+                list(pool.map(lambda start: context.copy().run(estimate, start), starts))
         else:
             for start in starts:
                 estimate(start)
