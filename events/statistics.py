@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from events.arrays import EventArrays, TestResult, ar_variances
+from events.arrays import EventArrays, TestResult, WindowDays, ar_variances
 from events.arrays import car_variance as _car_variance
 from screener.errors import InputError
 
@@ -185,7 +185,7 @@ def _row_medians(sorted_values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 _SERIES_KINDS = ("rank", "zivney", "sign")
-_BLOCK_ROWS = 8192
+_BLOCK_ROWS = 4096
 # threads for block-wise work (the cores this process may run on, at most 4)
 _WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
@@ -463,6 +463,26 @@ class _Prepared:
     def _first_day(self) -> int:
         return self._day_range[0]
 
+    @cached_property
+    def _calendar_columns(self) -> tuple[np.ndarray, int]:
+        """Column of each calendar day (since :attr:`_first_day`) on a compressed axis of the
+        days that can carry a residual (-1 for the others: weekends, holidays), and their
+        number. From the day table when the engine gives one (the session dates inside the
+        windows' range), else from the estimation dates themselves."""
+        first, last = self._day_range
+        n_days = max(last - first + 1, 1)
+        used = np.zeros(n_days, dtype=bool)
+        days = self.arrays.est_day
+        if isinstance(days, WindowDays):
+            table = days.table
+            used[table[(table >= first) & (table <= last)] - first] = True
+        else:
+            for r in self._row_blocks():
+                block = np.asarray(days[r])
+                used[block[block >= 0] - first] = True
+        column = np.where(used, np.cumsum(used) - 1, -1)
+        return column, int(used.sum())
+
     def _unit_block(self, r: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit residuals z of rows ``r`` (0 where there is none and on unusable pairs), the
         calendar index of each entry (days since :attr:`_first_day`; 0 where none) and which
@@ -505,19 +525,20 @@ class _Prepared:
             group_dates = np.zeros((0, a.evt_day.shape[1]), dtype=np.int64)
             group = np.zeros(0, dtype=np.int64)
         n_groups = len(group_dates)
-        n_days = max(self._day_range[1] - self._first_day + 1, 1)
+        column, n_used = self._calendar_columns
         usable = np.zeros(self.n_pairs, dtype=bool)
-        sums = np.zeros(n_groups * n_days)
+        sums = np.zeros(n_groups * n_used)
         order = np.argsort(group, kind="stable")
 
         def block(r: np.ndarray) -> tuple[int, np.ndarray]:
             # where a pair has no residual (and on every row of an unusable pair) z is 0:
-            # those entries add nothing whatever their index
+            # those entries add nothing whatever their column
             z, index, ok = self._unit_block(r)
             usable[r] = ok
             g0 = int(group[r[0]])
-            index += ((group[r] - g0) * n_days)[:, None]
-            return g0, np.bincount(index.ravel(), weights=z.ravel())
+            key = column[index]
+            key += ((group[r] - g0) * n_used)[:, None]
+            return g0, np.bincount(key.ravel(), weights=z.ravel())
 
         blocks = list(self._row_blocks(order))
         self.est_finite  # (computed once here, not by two threads at once)
@@ -525,19 +546,14 @@ class _Prepared:
             with ThreadPoolExecutor(max_workers=2) as pool:  # (bincount holds the GIL)
                 parts = pool.map(block, blocks)
                 for g0, part in parts:
-                    sums[g0 * n_days:g0 * n_days + part.size] += part
+                    sums[g0 * n_used:g0 * n_used + part.size] += part
         else:
             for r in blocks:
                 g0, part = block(r)
-                sums[g0 * n_days:g0 * n_days + part.size] += part
-        sums = sums.reshape(n_groups, n_days)
-        # keep the calendar dates with a non-zero sum (weekends and holidays drop out)
-        used = sums.any(axis=0)
-        column = np.where(used, np.cumsum(used) - 1, -1)
-        return {"group": group, "group_dates": group_dates, "usable": usable, "n_days": n_days,
-                "date_sums": sums.sum(axis=0), "column": column, "n_used": int(used.sum()),
-                # (np.take of the column numbers: much faster than boolean column indexing)
-                "sums": np.take(sums, np.flatnonzero(used), axis=1)}
+                sums[g0 * n_used:g0 * n_used + part.size] += part
+        sums = sums.reshape(n_groups, n_used)
+        return {"group": group, "group_dates": group_dates, "usable": usable, "date_sums": sums.sum(axis=0),
+                "column": column, "n_used": n_used, "sums": sums}
 
     @property
     def _usable(self) -> np.ndarray:
@@ -546,11 +562,11 @@ class _Prepared:
 
     def _date_sums(self, rows: np.ndarray) -> np.ndarray:
         """sum_i z_i on each calendar day over ``rows``."""
-        n_days = self._group_residual_pass["n_days"]
-        sums = np.zeros(n_days)
+        column, n_used = self._calendar_columns
+        sums = np.zeros(n_used)
         for r in self._row_blocks(rows):
             z, index, _ = self._unit_block(r)
-            sums += np.bincount(index.ravel(), weights=z.ravel(), minlength=n_days)
+            sums += np.bincount(column[index].ravel(), weights=z.ravel(), minlength=n_used)
         return sums
 
     @cached_property
@@ -583,9 +599,9 @@ class _Prepared:
         """Unit residuals summed over groups of pairs with identical event-window dates.
 
         Returns the group of each pair, the event-window dates of each group (G x L, ``-1``
-        where none), the group sums S_g on a compressed calendar axis (G x T_u, the dates on
-        which some sum is non-zero), the column of each calendar date on that axis (``-1``
-        for a dropped date) and T_u. Pairs with the same day-0 date on the same exchange
+        where none), the group sums S_g on a compressed calendar axis (G x T_u, the session
+        dates of the windows' range, see :attr:`_calendar_columns`), the column of each
+        calendar date on that axis (``-1`` for a date without sessions) and T_u. Pairs with the same day-0 date on the same exchange
         calendar share a group; every test window is a set of columns of these dates.
         """
         p = self._group_residual_pass
