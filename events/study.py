@@ -1054,19 +1054,55 @@ class EventStudyResults:
         return ax
 
     # ---- subsets -----------------------------------------------------------------------------
-    def select(self, event_ids: Iterable[str] | None = None, symbols: Iterable[str] | None = None) -> EventStudyResults:
-        """A results object restricted to some events and/or securities (tests recomputed)."""
+    def select(self, event_ids: Iterable[str] | str | None = None, symbols: Iterable[str] | str | None = None,
+               **columns: Any) -> EventStudyResults:
+        """A results object restricted to some pairs (tests recomputed on them).
+
+        Parameters
+        ----------
+        event_ids, symbols : str or iterable of str, optional
+            Keep these events / securities.
+        **columns
+            Keep the pairs whose value in another column of the input event-firm table
+            (carried into ``outcomes``) is one of the given values, e.g. ``role="primary"``
+            or ``expected_sign=[1]`` (values are compared as text).
+
+        Raises
+        ------
+        InputError
+            An unknown column, or a value that no pair has.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from events import EventStudy
+        >>> rng = np.random.default_rng(0)
+        >>> dates = pd.bdate_range("2024-01-01", periods=300)
+        >>> market = pd.Series(rng.normal(0, 0.01, 300), index=dates)
+        >>> returns = pd.DataFrame({f"S{i}": market + rng.normal(0, 0.01, 300) for i in range(4)})
+        >>> firms = pd.DataFrame({"event_id": "e1", "symbol": returns.columns, "event_date": dates[280],
+        ...                       "role": ["primary", "peer", "peer", "index"]})
+        >>> res = EventStudy(returns, market=market).fit(firms)
+        >>> res.select(role=["primary", "peer"]).n_pairs
+        3
+        """
         keep = np.ones(len(self._rows), dtype=bool)
         out_keep = np.ones(len(self._outcomes), dtype=bool)
-        for col, vals in (("event_id", event_ids), ("symbol", symbols)):
+        filters = [("event_id", event_ids), ("symbol", symbols)] + list(columns.items())
+        for col, vals in filters:
             if vals is None:
                 continue
-            vals = [vals] if isinstance(vals, str) else [str(v) for v in vals]
-            unknown = sorted(set(vals) - set(self._outcomes[col]))
+            if col not in self._outcomes.columns:
+                raise InputError(f"select: no column {col!r}; columns of the input pairs: "
+                                 f"{', '.join(map(str, self._outcomes.columns))}")
+            vals = [str(vals)] if isinstance(vals, (str, int, np.integer)) else [str(v) for v in vals]
+            text = self._outcomes[col].astype(str)
+            unknown = sorted(set(vals) - set(text))
             if unknown:
                 raise InputError(f"select: unknown {col} {', '.join(unknown[:10])}")
-            keep &= self._keys[col].isin(vals).to_numpy()
-            out_keep &= self._outcomes[col].isin(vals).to_numpy()
+            match = text.isin(vals).to_numpy()
+            keep &= match[self._rows]
+            out_keep &= match
         a = self.arrays
         sub = EventArrays(
             est_ar=a.est_ar[keep], est_rel=a.est_rel,

@@ -173,3 +173,26 @@ def test_tests_end_to_end(planted):
     )
     sub = res.select(event_ids=["ev0"]).tests(["patell"], bhar=False)
     assert len(sub) == 3 and (sub["n"] == 60).all()
+
+
+def test_select_by_any_input_column_recomputes_the_tests():
+    rng = np.random.default_rng(4)
+    dates = pd.bdate_range("2023-01-02", periods=320)
+    market = pd.Series(rng.normal(0, 0.01, 320), index=dates)
+    returns = pd.DataFrame({f"S{i}": market + rng.normal(0, 0.01, 320) for i in range(6)})
+    returns.iloc[300, :3] += 0.05  # the three primaries react, the others do not
+    firms = pd.DataFrame({"event_id": "e1", "symbol": returns.columns, "event_date": dates[300],
+                          "role": ["primary"] * 3 + ["peer"] * 3, "expected_sign": [1, 1, 1, 0, 0, -1]})
+    res = EventStudy(returns, market=market, windows=[(0, 0)]).fit(firms)
+    primary = res.select(role="primary")
+    assert primary.n_pairs == 3 and set(primary.outcomes["symbol"]) == {"S0", "S1", "S2"}
+    assert primary.caar["caar"].iloc[0] > 0.04 > res.caar["caar"].iloc[0]
+    t_all = res.tests(["cross_sectional_t"])["statistic"].iloc[0]
+    t_primary = primary.tests(["cross_sectional_t"])["statistic"].iloc[0]
+    assert t_primary != t_all
+    assert res.select(expected_sign=[0, -1]).n_pairs == 3
+    assert res.select(role="peer", expected_sign=-1).outcomes["symbol"].tolist() == ["S5"]
+    with pytest.raises(InputError, match="no column 'sector'"):
+        res.select(sector="chips")
+    with pytest.raises(InputError, match="unknown role ceo"):
+        res.select(role="ceo")
