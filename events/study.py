@@ -559,9 +559,14 @@ class EventStudy:
         out["n_est_excluded_overlap"] = n_overlap_excl
         out = out.reset_index(drop=True)
         _warn(out)
+        placement = pd.DataFrame({
+            "event_id": out["event_id"].to_numpy()[cand], "symbol": out["symbol"].to_numpy()[cand],
+            "event_date": out["event_date"].to_numpy()[cand], "position": p0[cand],
+        })
         return EventStudyResults(
             study=self, outcomes=out, rows=inc_rows, arrays=arrays,
             params=buf["params"], r2=buf["r2"], ret=buf["ret"], expected=buf["expected"],
+            placement=placement,
         )
 
 
@@ -685,13 +690,17 @@ class EventStudyResults:
     """Results of :meth:`EventStudy.fit`.
 
     Tidy (long) DataFrames: ``ar``, ``car``, ``aar``, ``caar``, ``bhar``, ``params``,
-    ``outcomes``; the numpy :class:`~events.arrays.EventArrays` in ``arrays``; the test
+    ``outcomes``, ``overlaps`` (which other events overlap a pair's windows); the numpy :class:`~events.arrays.EventArrays` in ``arrays``; the test
     statistics in :meth:`tests`; :meth:`summary`, :meth:`plot` and :meth:`select`.
     """
 
     def __init__(self, *, study: EventStudy, outcomes: pd.DataFrame, rows: np.ndarray, arrays: EventArrays,
-                 params: np.ndarray, r2: np.ndarray, ret: np.ndarray, expected: np.ndarray) -> None:
+                 params: np.ndarray, r2: np.ndarray, ret: np.ndarray, expected: np.ndarray,
+                 placement: pd.DataFrame | None = None) -> None:
         self.study = study
+        # every placed pair of the fit (event_id, symbol, event_date, position of day 0 in the
+        # stacked sessions): what `overlaps` is computed from
+        self._placement = placement
         self._outcomes = outcomes
         self._rows = rows  # row in outcomes of each arrays row
         self.arrays = arrays
@@ -1054,6 +1063,55 @@ class EventStudyResults:
         return ax
 
     # ---- subsets -----------------------------------------------------------------------------
+    @cached_property
+    def overlaps(self) -> pd.DataFrame:
+        """Which other events overlap each pair's windows (the ``overlapping_event`` remark).
+
+        One row per (pair, other event of the same security, window): ``window`` is
+        ``"estimation"`` when the other event's event window falls inside this pair's
+        estimation window (those days are dropped with ``clean_estimation=True``) and
+        ``"event"`` when the two event windows overlap. Computed on demand from the day-0
+        positions of all placed pairs of the fit (a ``select``-ed result keeps the other
+        events of the full fit).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``event_id, symbol, event_date, window, other_event_id,
+            other_event_date``.
+        """
+        cols = ["event_id", "symbol", "event_date", "window", "other_event_id", "other_event_date"]
+        pl = self._placement
+        if pl is None or not len(pl):
+            return pd.DataFrame(columns=cols)
+        pos = pl["position"].to_numpy(dtype=np.int64)
+        order = np.argsort(pos, kind="stable")
+        sorted_pos = pos[order]
+        (est0, est1), (ev0, ev1) = self.study.estimation, self.study.event_window
+        parts = []
+        # another pair's event window [q + ev0, q + ev1] meets [p + a, p + b] iff
+        # q lies in [p + a - ev1, p + b - ev0]; windows of different securities never meet
+        for name, (a, b) in (("estimation", (est0, est1)), ("event", (ev0, ev1))):
+            lo = np.searchsorted(sorted_pos, pos + a - ev1, side="left")
+            hi = np.searchsorted(sorted_pos, pos + b - ev0, side="right")
+            count = hi - lo
+            i = np.repeat(np.arange(len(pos)), count)
+            j = order[np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)]
+            keep = i != j
+            i, j = i[keep], j[keep]
+            parts.append(pd.DataFrame({
+                "event_id": pl["event_id"].to_numpy()[i], "symbol": pl["symbol"].to_numpy()[i],
+                "event_date": pl["event_date"].to_numpy()[i], "window": name,
+                "other_event_id": pl["event_id"].to_numpy()[j], "other_event_date": pl["event_date"].to_numpy()[j],
+            }))
+        out = pd.concat(parts, ignore_index=True)
+        mine = self._outcomes[["event_id", "symbol"]].astype(str)
+        out = out.merge(mine, on=["event_id", "symbol"], how="inner")
+        out["window"] = pd.Categorical(out["window"], ["estimation", "event"])
+        out = out.sort_values(["event_id", "symbol", "window", "other_event_date", "other_event_id"], kind="stable")
+        out["window"] = out["window"].astype(str)
+        return out[cols].reset_index(drop=True)
+
     def select(self, event_ids: Iterable[str] | str | None = None, symbols: Iterable[str] | str | None = None,
                **columns: Any) -> EventStudyResults:
         """A results object restricted to some pairs (tests recomputed on them).
@@ -1117,5 +1175,5 @@ class EventStudyResults:
         return EventStudyResults(
             study=self.study, outcomes=self._outcomes[out_keep].reset_index(drop=True),
             rows=new_pos[self._rows[keep]], arrays=sub, params=self._params[keep], r2=self._r2[keep],
-            ret=self._ret[keep], expected=self._expected[keep],
+            ret=self._ret[keep], expected=self._expected[keep], placement=self._placement,
         )

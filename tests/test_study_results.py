@@ -196,3 +196,38 @@ def test_select_by_any_input_column_recomputes_the_tests():
         res.select(sector="chips")
     with pytest.raises(InputError, match="unknown role ceo"):
         res.select(role="ceo")
+
+
+def test_overlaps_name_the_other_events_behind_the_overlap_remark():
+    rng = np.random.default_rng(8)
+    dates = pd.bdate_range("2021-01-04", periods=900)
+    market = pd.Series(rng.normal(0, 0.01, 900), index=dates)
+    returns = pd.DataFrame({s: market + rng.normal(0, 0.01, 900) for s in "ABCD"})
+    n = 40
+    firms = pd.DataFrame({"event_id": [f"e{i}" for i in range(n)], "symbol": rng.choice(list("ABCD"), n),
+                          "event_date": dates[rng.integers(260, 880, n)]})
+    res = EventStudy(returns, market=market, estimation=(-120, -11), event_window=(-5, 5),
+                     min_estimation_obs=60).fit(firms)
+    ov = res.overlaps
+    assert list(ov.columns) == ["event_id", "symbol", "event_date", "window", "other_event_id", "other_event_date"]
+    # brute force on session positions of each security (complete data: positions = dates)
+    pos = {d: k for k, d in enumerate(dates)}
+    o = res.outcomes
+    expected = set()
+    for _, a in o.iterrows():
+        for _, b in o.iterrows():
+            if a["event_id"] == b["event_id"] or a["symbol"] != b["symbol"]:
+                continue
+            p, q = pos[a["event_date"]], pos[b["event_date"]]
+            if q - 5 <= p - 11 and q + 5 >= p - 120:
+                expected.add((a["event_id"], "estimation", b["event_id"]))
+            if abs(p - q) <= 10:
+                expected.add((a["event_id"], "event", b["event_id"]))
+    assert set(zip(ov["event_id"], ov["window"], ov["other_event_id"])) == expected
+    # the remark is set exactly on the estimated pairs that have an overlap
+    flagged = set(o.loc[o["flags"].str.contains("overlapping_event"), "event_id"])
+    assert flagged == set(ov["event_id"]) & set(o.loc[o["included"], "event_id"])
+    assert len(expected) > 5
+    # a selection keeps its own pairs and the other events of the whole fit
+    sub = res.select(event_ids=sorted(flagged)[:2])
+    assert set(sub.overlaps["event_id"]) == set(sorted(flagged)[:2])
