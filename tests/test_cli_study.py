@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -67,7 +68,29 @@ def test_bad_window_and_model_exit_2(capsys):
     assert main(["study", INTEL_STAKE, "--window", "1"]) == 2
     assert "expected two integers" in capsys.readouterr().err
     assert main(["study", INTEL_STAKE, "--model", "capm"]) == 2
-    assert "valid" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == ("error: --model 'capm' is not a model. Valid: market, market-adjusted, constant-mean, "
+                   "scholes-williams, dimson\n")
+
+
+def test_model_errors_use_the_cli_spelling_and_point_factor_to_python(tmp_path, capsys):
+    # was: "model 'factor' is not available here; valid: market_adjusted, constant_mean, ..."
+    # while --help lists market-adjusted, constant-mean
+    assert main(["study", INTEL_STAKE, "-m", "factor"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --model factor needs factor returns")
+    assert 'EventStudy(returns, market=..., model="factor", factors=...)' in err
+    assert "market-adjusted, constant-mean, scholes-williams" in err and "_" not in err.split("valid here:")[1]
+    assert main(["report", "--out", str(tmp_path / "r"), "-m", "constant_means"]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean 'constant-mean'? Valid: market, market-adjusted, constant-mean," in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_model_accepts_either_spelling_and_titles_use_the_cli_one(capsys):
+    assert main(["study", INTEL_STAKE, "-m", "market_adjusted", "-w", "0,0", "--part", "cars", "-f", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### CARs: 4 event-firm pairs, market-adjusted model, estimation (-250, -11)\n")
 
 
 def test_market_adjusted_model_ar_is_return_minus_market(capsys):
@@ -79,11 +102,109 @@ def test_market_adjusted_model_ar_is_return_minus_market(capsys):
     assert car == pytest.approx(expected, abs=1e-4)
 
 
-def test_csv_output_has_both_tables(capsys):
+def test_csv_part_cars_reads_into_pandas(capsys):
     assert main(["study", INTEL_STAKE, "--format", "csv", "--part", "cars"]) == 0
     cars = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert list(cars["symbol"]) == ["INTC", "GFS", "TSM", "SOXX"]
     assert {"car[0,0]", "car[-1,+1]", "car[0,+5]", "scar"} <= set(cars.columns)
+    assert main(["study", INTEL_STAKE, "--format", "csv", "--part", "tests", "-w", "0,0"]) == 0
+    tests = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(tests.columns) == ["window", "test", "estimate", "statistic", "pvalue", "n", "df"]
+    assert set(tests["window"]) == {"[0,0]"} and (tests["n"] == 4).all()
+
+
+def test_csv_with_both_tables_is_refused(capsys):
+    # was: the CAR table and the test table printed one after the other (pandas read garbage)
+    assert main(["study", INTEL_STAKE, "--format", "csv"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert "--part cars" in captured.err and "--part tests" in captured.err
+
+
+def test_json_all_is_one_loadable_object_and_parts_are_records(capsys):
+    assert main(["study", INTEL_STAKE, "-w", "0,0", "--format", "json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert set(obj) == {"parameters", "cars", "tests"}
+    assert len(pd.DataFrame(obj["cars"])) == 4 and set(pd.DataFrame(obj["tests"])["window"]) == {"[0,0]"}
+    assert main(["study", INTEL_STAKE, "-w", "0,0", "--format", "json", "--part", "cars"]) == 0
+    cars = pd.read_json(io.StringIO(capsys.readouterr().out), orient="records")
+    assert list(cars["symbol"]) == ["INTC", "GFS", "TSM", "SOXX"]
+
+
+def _events_with_new_event(tmp_path) -> str:
+    events = pd.read_csv(seeds_dir() / "events.csv", dtype=str, keep_default_na=False)
+    new = events[events["event_id"] == INTEL_STAKE].assign(event_id="weekend-2025-03")
+    path = tmp_path / "ev2.csv"
+    pd.concat([events, new]).to_csv(path, index=False)
+    return str(path)
+
+
+def test_event_without_securities_is_an_error_naming_the_file(tmp_path, capsys):
+    # was: "CARs: 0 event-firm pairs", empty tables, exit 0
+    events = _events_with_new_event(tmp_path)
+    assert main(["study", "weekend-2025-03", "--events-file", events]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    default = seeds_dir() / "event_securities.csv"
+    try:  # shown relative to the working directory when it lies below it
+        shown = default.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = default
+    assert captured.err == (
+        f"error: no event-firm pairs to study: the securities file {shown} has no "
+        "rows for event 'weekend-2025-03'; pass --securities-file FILE with rows (event_id, symbol, role, "
+        "expected_sign) for it\n")
+    links = tmp_path / "links.csv"
+    links.write_text("event_id,symbol,role,expected_sign,rationale\n"
+                     f"{INTEL_STAKE},INTC,primary,1,x\n", encoding="utf-8")
+    assert main(["study", "weekend-2025-03", "--events-file", events, "--securities-file", str(links)]) == 2
+    err = capsys.readouterr().err
+    assert f"the securities file {links} has no rows for event 'weekend-2025-03'; add rows" in err
+
+
+def test_event_without_securities_among_others_is_left_out_with_a_note(tmp_path, capsys):
+    events = _events_with_new_event(tmp_path)
+    assert main(["study", INTEL_STAKE, "weekend-2025-03", "--events-file", events, "--part", "cars",
+                 "-f", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert set(pd.read_csv(io.StringIO(captured.out))["event_id"]) == {INTEL_STAKE}
+    assert "note: the securities file" in captured.err and "'weekend-2025-03': left out of the study" in captured.err
+
+
+def test_no_prices_under_offline_exits_3_with_the_outcome_counts(tmp_path, capsys):
+    # was: every pair no_data and exit 0, although --offline promises exit 3 on a cache miss
+    assert main(["--offline", "--cache-dir", str(tmp_path), "study", INTEL_STAKE, "--part", "cars", "-f", "csv"]) == 3
+    captured = capsys.readouterr()
+    cars = pd.read_csv(io.StringIO(captured.out))   # the table still says why, pair by pair
+    assert (cars["outcome"] == "no_data").all() and len(cars) == 4
+    last = captured.err.splitlines()[-1]
+    assert last.startswith("error: none of the 4 event-firm pairs could be estimated (no_data: 4): no usable "
+                           "prices for them in the cache(yahoo) source; --offline reads only the cache in ")
+    assert f"semiscreen --cache-dir {tmp_path} fetch SYMBOL..." in last
+    assert "Traceback" not in captured.err and "4 of 4 event-firm pairs were not estimated" not in captured.err
+
+
+def test_no_pair_estimated_for_another_reason_exits_2(capsys):
+    # the snapshot starts in January 2024, too late for the (-250, -11) window of an April 2024 event
+    assert main(["study", "tsmc-chips-act-preliminary-award-2024-04", "--part", "tests", "-f", "csv"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("error: none of the 4 event-firm pairs could be estimated (insufficient_estimation: 4); "
+                           "each pair's note (--part cars) says why; too few estimation returns: shorten --estimation")
+    # with a shorter estimation window the same event is estimated: exit 0
+    assert main(["study", "tsmc-chips-act-preliminary-award-2024-04", "--estimation", "-40,-2", "--part", "tests",
+                 "-f", "csv"]) == 0
+
+
+def test_titles_use_the_singular_for_one(tmp_path, capsys):
+    events = pd.read_csv(seeds_dir() / "events.csv", dtype=str, keep_default_na=False)
+    links = pd.read_csv(seeds_dir() / "event_securities.csv", dtype=str, keep_default_na=False)
+    events[events["event_id"] == INTEL_STAKE].to_csv(tmp_path / "events.csv", index=False)
+    links[(links["event_id"] == INTEL_STAKE) & (links["symbol"] == "INTC")].to_csv(tmp_path / "links.csv", index=False)
+    assert main(["study", INTEL_STAKE, "--events-file", str(tmp_path / "events.csv"), "--securities-file",
+                 str(tmp_path / "links.csv"), "-w", "0,0", "-f", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "### CARs: 1 event-firm pair, market model" in out and "### Tests (1 estimated pair)" in out
 
 
 def test_user_event_files(tmp_path, capsys):
@@ -145,3 +266,27 @@ def test_partial_notes_name_each_reason():
         "CAR window [0,+5] has sessions without a return (e.g. a halt) for 1 of 7 estimated pairs: their "
         "CARs are partial and left out of the CAAR and tests",
     ]
+
+
+def test_role_keeps_only_those_securities_and_recomputes_the_tests(capsys):
+    event = "nvidia-h20-license-requirement-2025-04"
+    every = _study_json(capsys, event, "--window", "0,0")
+    some = _study_json(capsys, event, "--window", "0,0", "--role", "primary,peer")
+    roles_all = {c["role"] for c in every["cars"]}
+    assert {"primary", "peer"} < roles_all
+    assert {c["role"] for c in some["cars"]} == {"primary", "peer"}
+    assert len(some["cars"]) < len(every["cars"])
+    t_all = {t["test"]: t for t in every["tests"]}["cross_sectional_t"]
+    t_some = {t["test"]: t for t in some["tests"]}["cross_sectional_t"]
+    assert t_some["n"] < t_all["n"]
+    assert main(["study", event, "--role", "ceo"]) == 2
+    assert "no such role" in capsys.readouterr().err
+
+
+def test_overlapping_event_note_names_the_other_event(capsys):
+    out = _study_json(capsys, "nvidia-h20-license-requirement-2025-04", "deepseek-r1-release-2025-01",
+                      "--window", "0,0")
+    cars = pd.DataFrame(out["cars"])
+    nvda = cars[(cars["symbol"] == "NVDA") & (cars["event_id"] == "nvidia-h20-license-requirement-2025-04")].iloc[0]
+    assert nvda["outcome"] == "overlapping_event"
+    assert "estimation window: deepseek-r1-release-2025-01" in nvda["note"]
