@@ -131,11 +131,19 @@ DOCUMENTS_SPEC = DatasetSpec(
     {"document": "str", "sha256": "str", "language": "str", "period_start": "date",
      "period_end": "date", "title": "str"},
 )
+#: What to write in the ``document`` column (shown when a cell is blank or malformed).
+DOCUMENT_HINT = (
+    "give the source the event was read from: in the project's catalog, the document's file name "
+    "as listed in documents.csv (e.g. 000_5e242675252dc545.txt); for your own events, any "
+    "identifier of the source without '/' or '\\' (e.g. reuters-2025-04-15 or a report's file name)"
+)
+
 EVENTS_SPEC = DatasetSpec(
     "events", "events.csv", EventSchema,
     {"event_id": "str", "announced_at": "announced_at", "timing": "str", "date_precision": "str",
      "document": "str", "document_date": "optional_date", "headline": "str", "themes": "list",
      "notes": "optional_str"},
+    hints={"document": DOCUMENT_HINT},
 )
 EVENT_SECURITIES_SPEC = DatasetSpec(
     "event_securities", "event_securities.csv", EventSecuritySchema,

@@ -11,6 +11,12 @@ notebook, the CLI and the report builder share one set of numbers. Nothing is fa
 symbol the price source lacks: it is listed in :attr:`Analysis.unavailable_symbols`, its
 event-firm pairs get the outcome ``no_data`` and its metrics are ``NaN``.
 
+Prices are read per symbol and kept (:meth:`Analysis.prices_for`). A study of some events
+(:meth:`Analysis.study_events`, :meth:`Analysis.event_results`, :meth:`Analysis.car_table` of
+their results) reads only the events' securities and their benchmarks, not the universe, so it
+downloads little from a network source; the screens, the exposure and the report need the
+whole universe (:attr:`Analysis.prices`).
+
 On the bundled snapshot (every seed event, every theme)::
 
     >>> from screener.analysis import Analysis
@@ -287,6 +293,8 @@ class Analysis:
         }
         self._documents_dir = documents_dir
         self.notes: list[str] = []
+        self._frames: dict[str, "pd.DataFrame"] = {}  # price frames read so far, by symbol
+        self._asked: set[str] = set()  # symbols already asked of the source (with or without prices)
         # Check the study's parameters now, on an empty frame, so a bad option fails fast.
         self._make_study(_empty_returns(), check_only=True)
 
@@ -436,45 +444,106 @@ class Analysis:
         out += list(self.event_securities["symbol"])
         return list(dict.fromkeys(out))
 
+    def prices_for(self, symbols: Iterable[str]) -> dict[str, "pd.DataFrame"]:
+        """Price frames of some symbols only, reading from the source those not read yet.
+
+        Frames are kept, so each symbol is asked of the source once per analysis. Symbols the
+        source lacks are left out (and named in :attr:`notes`).
+
+        Parameters
+        ----------
+        symbols : iterable of str
+            Yahoo symbols.
+
+        Returns
+        -------
+        dict of str to DataFrame
+            The frames of the symbols that have prices, in the order given.
+
+        Raises
+        ------
+        DataUnavailableError
+            The source could not be read at all, e.g. Yahoo cannot be reached
+            (:class:`~screener.prices.SourceUnreachableError`); a symbol it merely lacks is not
+            an error.
+
+        Examples
+        --------
+        >>> from screener.analysis import Analysis
+        >>> a = Analysis()
+        >>> sorted(a.prices_for(["INTC", "^GSPC", "IFX.DE"]))   # IFX.DE: not in the snapshot
+        ['INTC', '^GSPC']
+        """
+        wanted = list(dict.fromkeys(symbols))
+        todo = [s for s in wanted if s not in self._asked]
+        if todo:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    frames = self.source.load_many(todo, errors="skip")
+                finally:
+                    self._collect(caught)
+            self._frames.update(frames)
+            self._asked.update(todo)
+            missing = [s for s in todo if s not in frames]
+            if missing:
+                self._note(f"no prices in the {self.source_name} source for {len(missing)} symbol(s): "
+                           f"{', '.join(missing)} (their pairs get outcome no_data, their metrics are empty)")
+        return {s: self._frames[s] for s in wanted if s in self._frames}
+
     @cached_property
     def prices(self) -> dict[str, "pd.DataFrame"]:
-        """Price frames by symbol (symbols the source lacks are left out, see :attr:`unavailable_symbols`)."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            frames = self.source.load_many(self.symbols, errors="skip")
-        self._collect(caught)
-        missing = [s for s in self.symbols if s not in frames]
-        if missing:
-            self._note(f"no prices in the {self.source_name} source for {len(missing)} symbol(s): "
-                       f"{', '.join(missing)} (their pairs get outcome no_data, their metrics are empty)")
-        return frames
+        """Price frames of every symbol the analysis needs (:attr:`symbols`: the universe, its
+        benchmarks, the events' securities); symbols the source lacks are left out, see
+        :attr:`unavailable_symbols`."""
+        return self.prices_for(self.symbols)
 
     @property
     def unavailable_symbols(self) -> list[str]:
         """Symbols the price source does not have (listed missing in the snapshot manifest, or absent)."""
         return [s for s in self.symbols if s not in self.prices]
 
-    @cached_property
-    def returns(self) -> "ReturnsPanel":
-        """Simple returns on each security's own exchange calendar (``ReturnsPanel``)."""
+    def unavailable_among(self, symbols: Iterable[str]) -> list[str]:
+        """The ``symbols`` the price source does not have (reading only those symbols).
+
+        Examples
+        --------
+        >>> from screener.analysis import Analysis
+        >>> Analysis().unavailable_among(["INTC", "IFX.DE"])
+        ['IFX.DE']
+        """
+        wanted = list(dict.fromkeys(symbols))
+        have = self.prices_for(wanted)
+        return [s for s in wanted if s not in have]
+
+    def _returns_panel(self, frames: Mapping[str, "pd.DataFrame"]) -> "ReturnsPanel":
         from screener.prices import returns_panel
 
         mics = {s: m for s, m in zip(self.universe["symbol"], self.universe["exchange"])}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            panel = returns_panel(self.prices, mics={s: mics[s] for s in self.prices if s in mics})
+            panel = returns_panel(frames, mics={s: mics[s] for s in frames if s in mics})
         self._collect(caught)
         return panel
 
-    @cached_property
-    def benchmarks(self) -> dict[str, str]:
-        """``{symbol: benchmark}`` from the universe, for benchmarks that have returns."""
-        have = set(self.returns.returns.columns)
+    def _benchmarks_in(self, have: Iterable[str]) -> dict[str, str]:
+        """``{symbol: benchmark}`` from the universe, for benchmarks among ``have``."""
+        have = set(have)
         out = {}
         for sym, bm in zip(self.universe["symbol"], self.universe["benchmark"]):
             if isinstance(bm, str) and bm and bm in have:
                 out[sym] = bm
         return out
+
+    @cached_property
+    def returns(self) -> "ReturnsPanel":
+        """Simple returns on each security's own exchange calendar (``ReturnsPanel``)."""
+        return self._returns_panel(self.prices)
+
+    @cached_property
+    def benchmarks(self) -> dict[str, str]:
+        """``{symbol: benchmark}`` from the universe, for benchmarks that have returns."""
+        return self._benchmarks_in(self.returns.returns.columns)
 
     @cached_property
     def benchmark_returns(self) -> "pd.DataFrame":
@@ -525,7 +594,10 @@ class Analysis:
 
         return event_firms(self.catalog, self.event_securities, self.universe)
 
-    def _make_study(self, returns: "pd.DataFrame", *, check_only: bool = False) -> "EventStudy":
+    def _make_study(self, returns: "pd.DataFrame", *, check_only: bool = False,
+                    panel: "ReturnsPanel | None" = None) -> "EventStudy":
+        """The configured EventStudy on ``returns`` (sessions, spans and benchmarks from
+        ``panel``, default the full :attr:`returns`)."""
         from events.study import EventStudy
 
         p = self.params
@@ -538,14 +610,38 @@ class Analysis:
             return EventStudy(returns, market=market, model=p.model, estimation=p.estimation,
                               windows=list(p.windows), event_window=p.event_window, date_policy=p.date_policy,
                               min_estimation_obs=p.min_estimation_obs)
-        sessions = dict(self.returns.sessions)
+        if panel is None:
+            panel, benchmarks, market = self.returns, self.benchmarks, self.benchmark_returns
+        else:
+            benchmarks = self._benchmarks_in(panel.returns.columns)
+            market = panel.returns[sorted(set(benchmarks.values()))]
+        sessions = dict(panel.sessions)
         for s in returns.columns:
             sessions.setdefault(s, _empty_returns().index)
-        spans = self.returns.spans.reindex(columns=returns.columns, fill_value=0)
-        return EventStudy(returns, market=self.benchmark_returns, benchmarks=self.benchmarks, model=p.model,
+        spans = panel.spans.reindex(columns=returns.columns, fill_value=0)
+        return EventStudy(returns, market=market, benchmarks=benchmarks, model=p.model,
                           estimation=p.estimation, windows=list(p.windows), event_window=p.event_window,
                           date_policy=p.date_policy, min_estimation_obs=p.min_estimation_obs,
                           sessions=sessions, spans=spans)
+
+    def _study_of(self, symbols: Iterable[str]) -> "EventStudy":
+        """An EventStudy over ``symbols`` and their benchmarks only (reads only their prices).
+
+        The full :attr:`study` when it or the full :attr:`returns` has been built already (the
+        pairs' results are the same either way).
+        """
+        if "study" in self.__dict__ or "returns" in self.__dict__:
+            return self.study
+        symbols = list(dict.fromkeys(symbols))
+        bench_of = dict(zip(self.universe["symbol"], self.universe["benchmark"]))
+        needed = symbols + [b for b in (bench_of.get(s) for s in symbols) if isinstance(b, str) and b]
+        frames = self.prices_for(needed)
+        panel = self._returns_panel(frames)
+        r = panel.returns
+        missing = [s for s in symbols if s not in r.columns]
+        if missing:
+            r = r.reindex(columns=list(r.columns) + missing)
+        return self._make_study(r, panel=panel)
 
     @cached_property
     def study(self) -> "EventStudy":
@@ -561,10 +657,15 @@ class Analysis:
 
     @cached_property
     def results(self) -> "EventStudyResults":
-        """The event study of every catalog event (all pairs in one fit)."""
+        """The event study of every catalog event (all pairs in one fit).
+
+        Reads only the prices of the events' securities and their benchmarks (not the whole
+        universe) unless they have been read already.
+        """
+        study = self._study_of(self.event_firms["symbol"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            res = self.study.fit(self.event_firms)
+            res = study.fit(self.event_firms)
         self._collect(caught)
         return res
 
@@ -575,13 +676,17 @@ class Analysis:
 
         out = self.results.outcomes
         note = out["outcome"].map(OUTCOMES).astype("object")
-        nodata = out["symbol"].isin(self.unavailable_symbols)
+        nodata = out["symbol"].isin(self.unavailable_among(out["symbol"]))
         note = note.where(~nodata, f"no prices for the symbol in the {self.source_name} source")
         out["note"] = note.astype("str")
         return out
 
     def event_results(self, event_id: str) -> "EventStudyResults":
         """The results of one event (tests recomputed on its pairs only).
+
+        A selection of :attr:`results`: the pairs keep what the study of every event found
+        (e.g. ``overlapping_event`` where another event falls in a pair's window), unlike
+        :meth:`study_events`, which fits the event alone.
 
         Raises
         ------
@@ -596,19 +701,26 @@ class Analysis:
     def study_events(self, event_ids: Sequence[str]) -> "EventStudyResults":
         """A separate event study of some catalog events only (their pairs alone in the fit).
 
+        Only the prices of the events' securities and of their benchmarks are read (unless the
+        study of every event has been built already), so a study downloads little from a
+        network source.
+
         Raises
         ------
         InputError
             An unknown event id (the message suggests close matches and lists the valid ones).
+        DataUnavailableError
+            The price source could not be read at all (e.g. no network).
         """
         ids = list(self.catalog["event_id"])
         for e in event_ids:
             if e not in ids:
                 raise InputError(_unknown_message("event id", e, ids))
         ef = self.event_firms[self.event_firms["event_id"].isin(list(event_ids))]
+        study = self._study_of(ef["symbol"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            res = self.study.fit(ef)
+            res = study.fit(ef)
         self._collect(caught)
         return res
 
@@ -668,7 +780,7 @@ class Analysis:
             extra = remarks.reindex(at[hit]).to_numpy(dtype=object)
             base = table.loc[hit, "note"].replace({OUTCOMES["ok"]: "estimated"}).to_numpy(dtype=object)
             table.loc[hit, "note"] = [f"{b}; {e}; left out of the CAAR and tests" for b, e in zip(base, extra)]
-        lacking = table["symbol"].isin(set(self.unavailable_symbols)).to_numpy()
+        lacking = table["symbol"].isin(set(self.unavailable_among(table["symbol"]))).to_numpy()
         table.loc[lacking, "note"] = f"no prices for the symbol in the {self.source_name} source"
         return table
 
@@ -680,7 +792,7 @@ class Analysis:
         short = (outcomes["outcome"] == "insufficient_estimation").to_numpy()
         for i in map(int, short.nonzero()[0]):
             sym = str(outcomes["symbol"].iloc[i])
-            frame = self.prices.get(sym)
+            frame = self.prices_for([sym]).get(sym)
             first = f"; the prices of {sym} start {frame.index.min().date()}" if frame is not None and len(frame) else ""
             table.loc[table.index[i], "note"] = (
                 f"{table['note'].iloc[i]} ({int(outcomes['n_est'].iloc[i])} valid of the {length} sessions of "

@@ -3,8 +3,8 @@
 Two layers, after pandera (schemas declared apart from validation, every failure collected
 before anything is raised):
 
-1. **One dataset**: :func:`read_dataset` reads a CSV file strictly (UTF-8 without BOM, comma
-   separated, a header row), parses every cell into its type (dates, ``;``-separated lists,
+1. **One dataset**: :func:`read_dataset` reads a CSV file strictly (UTF-8, a byte-order mark
+   such as Excel's "CSV UTF-8" writes is allowed; comma separated; a header row), parses every cell into its type (dates, ``;``-separated lists,
    integers) and validates the typed frame against the dataset's pandera ``DataFrameModel``
    with ``lazy=True``. Every reading, parsing and schema failure becomes a
    :class:`~screener.errors.Problem` whose ``row`` is the line of the CSV file (header = 1).
@@ -18,7 +18,11 @@ before anything is raised):
 
 ``validate_seeds`` also checks a researcher's own files (e.g. ``my_events.csv`` and
 ``my_event_securities.csv``) against the project's universe and themes: the dataset of each
-file is recognised by its header (or, failing that, its file name).
+file is recognised by its header (or, failing that, its file name). When a check needs a
+reference dataset that cannot be found (no universe to check the symbols against), that is a
+problem, not a pass. Price files (one CSV or Parquet file per symbol, and folders of them)
+are recognised too and checked against the price schema
+(:func:`screener.prices.local.validate_price_file`).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from screener.errors import InputError, Problem, ValidationError
+from screener.errors import DataUnavailableError, InputError, Problem, ValidationError
 from screener.files import sha256_file as _sha256
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,12 +51,15 @@ __all__ = [
     "read_header",
     "load_dataset",
     "detect_kind",
+    "PRICES",
     "validate_seeds",
     "default_documents_dir",
 ]
 
 #: The seed datasets, in the order they are read and reported.
 DATASET_KINDS: tuple[str, ...] = ("documents", "events", "event_securities", "universe", "themes")
+#: The kind :func:`detect_kind` gives a price file (``date,open,high,low,close,adj_close,volume``).
+PRICES = "prices"
 
 #: ``event_id`` and ``theme_id`` slugs.
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -88,12 +95,16 @@ class DatasetSpec:
         Cell parser per column: ``"str"`` (required text), ``"optional_str"`` (blank → missing),
         ``"date"`` / ``"optional_date"`` (``YYYY-MM-DD``), ``"announced_at"`` (date or timestamp
         with UTC offset), ``"int"``, ``"list"`` (``;``-separated, blank → empty list).
+    hints : dict of str to str, optional
+        What to write in a column, added to the message when a cell is blank or malformed
+        (e.g. ``document``: the source document's file name).
     """
 
     kind: str
     filename: str
     model: type
     parsers: dict[str, str]
+    hints: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def columns(self) -> list[str]:
@@ -132,10 +143,9 @@ def _read_text(path: Path) -> tuple[str | None, list[Problem]]:
         return None, [Problem(name, None, None, None, "file is empty (expected a header row and data rows)")]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and (data[0] == 0 or data[1] == 0)):
         return None, [Problem(name, None, None, None,
-                              "not UTF-8: the file looks like UTF-16; save it as UTF-8 (without BOM)")]
-    problems = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        problems.append(Problem(name, 1, None, None, "starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM"))
+                              "not UTF-8: the file looks like UTF-16; save it as UTF-8")]
+    problems: list[Problem] = []
+    if data.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8": the mark is not part of the header
         data = data[3:]
     try:
         text = data.decode("utf-8")
@@ -341,10 +351,14 @@ _CHECK_MESSAGES: dict[str, Callable[[str], str]] = {
 }
 
 
-def _check_message(check: str, column: str | None, frame: "pd.DataFrame", row: Any, value: Any) -> str:
-    """A readable sentence for one pandera failure case."""
+def _check_message(check: str, column: str | None, frame: "pd.DataFrame", row: Any, value: Any,
+                   hints: Mapping[str, str] | None = None) -> str:
+    """A readable sentence for one pandera failure case (with the column's hint, if any)."""
+    hint = (hints or {}).get(column or "")
     if check == "not_nullable":
-        return "is required but blank"
+        return "is required but blank" + (f": {hint}" if hint else "")
+    if hint and check.startswith("str_matches("):
+        return f"{_CHECK_MESSAGES['str_matches'](check[12:-1])}: {hint}"
     if check == "field_uniqueness" and column in frame.columns:
         same = [int(i) for i, v in frame[column].items() if v == value and i != row]
         return f"duplicate {column}: also on line{'s' if len(same) > 1 else ''} {', '.join(map(str, same))}"
@@ -411,7 +425,8 @@ def _schema_problems(frame: "pd.DataFrame", spec: DatasetSpec, name: str) -> lis
                                     f"duplicate ({', '.join(keys)}) pair: also on line "
                                     f"{', '.join(map(str, same))}"))
         else:
-            problems.append(Problem(name, row, column, value, _check_message(check, column, frame, row, value)))
+            problems.append(Problem(name, row, column, value,
+                                    _check_message(check, column, frame, row, value, spec.hints)))
     problems.sort(key=lambda p: (p.row is not None, p.row or 0))
     return problems
 
@@ -449,7 +464,8 @@ class ValidationReport:
     problems : list of Problem
         Every failure found, in file order.
     checked : dict of str to dict
-        Per dataset: ``{"file": path, "rows": n}``.
+        Per dataset: ``{"file": path, "rows": n}``; for price files (kind ``"prices"``)
+        ``{"file": folder, "files": n_files, "rows": n}``.
     notes : list of str
         Checks that were skipped and why (e.g. the source-document folder is absent).
     """
@@ -483,7 +499,8 @@ class ValidationReport:
 
     def summary(self) -> str:
         """One line: what was checked and how many problems were found."""
-        parts = [f"{kind} ({info['rows']} rows)" for kind, info in self.checked.items()]
+        parts = [f"{kind} ({info['files']} file{'s' if info['files'] != 1 else ''}, {info['rows']} rows)"
+                 if "files" in info else f"{kind} ({info['rows']} rows)" for kind, info in self.checked.items()]
         what = ", ".join(parts) if parts else "no datasets"
         if self.ok:
             return f"OK: {what} checked, no problems"
@@ -521,11 +538,25 @@ def default_documents_dir() -> Path:
 def detect_kind(path: str | os.PathLike[str]) -> str | None:
     """Which dataset a file holds, from its header (or, failing that, its name).
 
-    Returns the kind (one of :data:`DATASET_KINDS`) or ``None`` when it cannot tell.
+    Returns the kind (one of :data:`DATASET_KINDS`, or :data:`PRICES` for a price file: a
+    ``.parquet`` file, or a CSV file whose header is ``date,open,high,low,close,adj_close,volume``
+    or a part of it with ``date`` and ``close``), or ``None`` when it cannot tell.
+
+    Examples
+    --------
+    >>> from screener.paths import seeds_dir
+    >>> detect_kind(seeds_dir() / "events.csv"), detect_kind(seeds_dir() / "prices" / "NVDA.parquet")
+    ('events', 'prices')
     """
+    from screener.prices.base import is_price_header
+
+    if Path(path).suffix.lower() == ".parquet":
+        return PRICES
     specs = _specs()
     header = read_header(path)
     if header:
+        if is_price_header(header):
+            return PRICES
         for kind, spec in specs.items():
             if header == spec.columns:
                 return kind
@@ -550,15 +581,49 @@ def detect_kind(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
+@dataclass
+class _Inputs:
+    """What :func:`validate_seeds` checks: dataset files by kind, price files, and why the
+    project's reference datasets could not be found (if they could not)."""
+
+    files: dict[str, Path]
+    supplied: set[str]
+    prices: list[Path] = field(default_factory=list)
+    seeds_error: str | None = None
+
+
+def _price_files_in(folder: Path, notes: list[str], *, skip: set[Path] | frozenset = frozenset()) -> list[Path]:
+    """The price files of a folder: every ``.parquet`` file, and every ``.csv`` file that is not
+    a seed dataset (a CSV whose header cannot be read is taken as a price file, so that its
+    problem is reported). Other CSV files are noted as skipped."""
+    from screener.prices.local import PRICE_FILE_SUFFIXES
+
+    found = []
+    for p in sorted(folder.iterdir()):
+        if p in skip or p.name.startswith(".") or not p.is_file() or p.suffix.lower() not in PRICE_FILE_SUFFIXES:
+            continue
+        kind = detect_kind(p)
+        if kind == PRICES or (kind is None and read_header(p) is None):
+            found.append(p)
+        else:
+            if kind:
+                why = f"it holds {kind} rows but is not named {_specs()[kind].filename}"
+            else:
+                why = "neither a seed dataset nor a price file (header date,open,high,low,close,adj_close,volume)"
+            notes.append(f"{p}: skipped: {why}; give it by name to check it")
+    return found
+
+
 def _resolve_paths(paths: Sequence[str | os.PathLike[str]] | Mapping[str, Any] | str | os.PathLike[str] | None,
-                   problems: list[Problem]) -> tuple[dict[str, Path], set[str]]:
-    """Map each dataset kind to a file; return it and the kinds the caller supplied."""
+                   problems: list[Problem], notes: list[str]) -> _Inputs:
+    """Map each dataset kind to a file and list the price files to check."""
     from screener.paths import seeds_dir
 
     given: dict[str, Path] = {}
+    prices: list[Path] = []
     if paths is None:
         base = seeds_dir()
-        return {k: base / _specs()[k].filename for k in DATASET_KINDS}, set(DATASET_KINDS)
+        return _Inputs({k: base / _specs()[k].filename for k in DATASET_KINDS}, set(DATASET_KINDS))
     if isinstance(paths, Mapping):
         for kind, p in paths.items():
             if kind not in DATASET_KINDS:
@@ -569,21 +634,41 @@ def _resolve_paths(paths: Sequence[str | os.PathLike[str]] | Mapping[str, Any] |
             paths = [paths]
         for p in map(Path, paths):
             if p.is_dir():
+                standard = set()
                 for kind in DATASET_KINDS:
                     candidate = p / _specs()[kind].filename
                     if candidate.exists():
                         given.setdefault(kind, candidate)
+                        standard.add(candidate)
+                in_folder = _price_files_in(p, notes, skip=standard)
+                prices += [f for f in in_folder if f not in prices]
+                if not standard and not in_folder:
+                    problems.append(Problem(
+                        str(p), None, None, None,
+                        "nothing to check in this folder: no seed dataset (events.csv, event_securities.csv, "
+                        "universe.csv, themes.csv, documents.csv) and no price file (<SYMBOL>.csv or "
+                        "<SYMBOL>.parquet)",
+                    ))
                 continue
             if not p.exists():
                 problems.append(Problem(str(p), None, None, None, "file not found"))
                 continue
             kind = detect_kind(p)
+            if kind == PRICES:
+                if p not in prices:
+                    prices.append(p)
+                continue
             if kind is None:
+                _, unreadable = _read_text(p)
+                if unreadable:  # not UTF-8, empty: say that, not "cannot tell"
+                    problems += unreadable
+                    continue
                 problems.append(Problem(
                     str(p), 1, None, None,
                     "cannot tell which dataset this file is: its header matches none of "
-                    f"{', '.join(DATASET_KINDS)} and its name does not say; use the documented "
-                    "header (see docs/architecture.md) or name it e.g. my_events.csv / my_event_securities.csv",
+                    f"{', '.join(DATASET_KINDS)} nor a price file's (date,open,high,low,close,adj_close,volume) "
+                    "and its name does not say; use the documented header (see docs/data.md) or name it "
+                    "e.g. my_events.csv / my_event_securities.csv",
                 ))
                 continue
             if kind in given:
@@ -601,15 +686,25 @@ def _resolve_paths(paths: Sequence[str | os.PathLike[str]] | Mapping[str, Any] |
                 given[kind] = sibling
                 supplied.add(kind)
     # Reference datasets the user did not give come from the project's seeds.
-    try:
-        base = seeds_dir()
-    except Exception:  # DataUnavailableError: no project seeds at all
-        base = None
-    if base is not None:
-        for kind in ("universe", "themes"):
-            if kind not in given and (base / _specs()[kind].filename).exists():
-                given[kind] = base / _specs()[kind].filename
-    return given, supplied
+    seeds_error = None
+    if given:
+        try:
+            base: Path | None = seeds_dir()
+        except DataUnavailableError as exc:  # no project seeds at all (e.g. a broken install)
+            base, seeds_error = None, str(exc)
+        if base is not None:
+            for kind in ("universe", "themes"):
+                if kind not in given and (base / _specs()[kind].filename).exists():
+                    given[kind] = base / _specs()[kind].filename
+            if not all(k in given for k in ("universe", "themes")):
+                seeds_error = f"the project's seeds ({base}) have no " + " or ".join(
+                    _specs()[k].filename for k in ("universe", "themes") if k not in given)
+    return _Inputs(given, supplied, prices, seeds_error)
+
+
+def _snapshot_folder(snapshot: str | os.PathLike[str]) -> Path:
+    path = Path(snapshot)
+    return path.parent if path.name == "manifest.json" or path.suffix.lower() == ".json" else path
 
 
 def _read_manifest(snapshot: str | os.PathLike[str] | None) -> tuple[set[str] | None, str]:
@@ -619,7 +714,7 @@ def _read_manifest(snapshot: str | os.PathLike[str] | None) -> tuple[set[str] | 
 
         try:
             snapshot = seeds_dir() / "prices"
-        except Exception:
+        except DataUnavailableError:
             return None, "<no seeds>"
     path = Path(snapshot)
     if path.is_dir():
@@ -725,7 +820,13 @@ def validate_seeds(
     """
     problems: list[Problem] = []
     notes: list[str] = []
-    files, supplied = _resolve_paths(paths, problems)
+    inputs = _resolve_paths(paths, problems, notes)
+    files, supplied = inputs.files, inputs.supplied
+    price_files = list(inputs.prices)
+    if snapshot is not None and _snapshot_folder(snapshot).is_dir():
+        # an explicit snapshot (``--snapshot DIR``) is checked file by file, not only its manifest
+        folder = _snapshot_folder(snapshot)
+        price_files += [f for f in _price_files_in(folder, notes) if f not in price_files]
     specs = _specs()
     frames: dict[str, Any] = {}
     checked: dict[str, dict[str, Any]] = {}
@@ -736,15 +837,32 @@ def validate_seeds(
         problems += found
         frames[kind] = frame
         checked[kind] = {"file": str(files[kind]), "rows": 0 if frame is None else len(frame)}
+    if price_files:
+        checked[PRICES] = _check_price_files(price_files, problems)
 
     _check_rows(frames, files, problems)
-    _check_references(frames, files, supplied, problems, notes)
+    _check_references(frames, files, supplied, problems, notes, inputs.seeds_error)
     _check_documents(frames, files, documents_dir, problems, notes)
     _check_prices(frames, files, snapshot, problems, notes)
     _check_calendars(frames, files, problems, notes)
-    order = {str(path): i for i, path in enumerate(files[k] for k in DATASET_KINDS if k in files)}
+    sources = [files[k] for k in DATASET_KINDS if k in files] + price_files
+    order = {str(path): i for i, path in enumerate(sources)}
     ordered = sorted(_dedupe(problems), key=lambda p: (order.get(p.file, -1), p.row or 0))
     return ValidationReport(problems=ordered, checked=checked, notes=notes)
+
+
+def _check_price_files(paths: list[Path], problems: list[Problem]) -> dict[str, Any]:
+    """Validate each price file (every problem listed); return the ``checked`` entry."""
+    from screener.prices.local import validate_price_file
+
+    rows = 0
+    for path in paths:
+        n, found = validate_price_file(path)
+        rows += n
+        problems += found
+    folders = {str(p.parent) for p in paths}
+    return {"file": folders.pop() if len(folders) == 1 else ", ".join(sorted(folders)),
+            "files": len(paths), "rows": rows}
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -796,18 +914,32 @@ def _check_rows(frames: dict[str, Any], files: dict[str, Path], problems: list[P
                                         "an equity needs its local market index as benchmark"))
 
 
+#: The reference dataset each dataset's cross-checks need, and what they check.
+_NEEDS: tuple[tuple[str, str, str], ...] = (
+    ("event_securities", "universe", "the symbols (and each announcement's day 0 on their exchanges)"),
+    ("events", "themes", "the theme ids"),
+    ("themes", "universe", "the core symbols"),
+)
+
+
 def _check_references(frames: dict[str, Any], files: dict[str, Path], supplied: set[str],
-                      problems: list[Problem], notes: list[str]) -> None:
+                      problems: list[Problem], notes: list[str], seeds_error: str | None = None) -> None:
     import pandas as pd
 
     universe, themes = frames.get("universe"), frames.get("themes")
     events, securities, docs = frames.get("events"), frames.get("event_securities"), frames.get("documents")
     symbols = set(universe["symbol"].dropna()) if _col(universe, "symbol") else None
     theme_ids = set(themes["theme_id"].dropna()) if _col(themes, "theme_id") else None
-    if "universe" not in files:
-        notes.append("no universe.csv: symbols were not checked against the universe")
-    if "themes" not in files:
-        notes.append("no themes.csv: theme ids were not checked")
+    # A check that cannot run because its reference dataset is missing fails: passing would
+    # tell the user that unknown symbols and themes are fine.
+    for kind, needed, what in _NEEDS:
+        if kind in files and needed not in files:
+            why = seeds_error or f"no {_specs()[needed].filename} was found"
+            problems.append(Problem(
+                str(files[kind]), None, None, None,
+                f"{what} cannot be checked: no {needed} dataset to check them against ({why}); "
+                f"give a {_specs()[needed].filename} too, or set SEMISCREEN_SEEDS to a folder that has one",
+            ))
 
     if securities is not None and symbols is not None and "symbol" in securities.columns:
         for line, sym in securities["symbol"].items():
@@ -951,8 +1083,11 @@ def _listing_mismatch(symbol: Any, mic: Any, asset_type: Any = None) -> str | No
     A suffixed security must be listed on the suffix's own exchange (``.SZ`` on XSHE, not on
     XSHG, although the two share a calendar). A symbol without a suffix is a US listing (an ADR
     too): any US venue (XNYS, XNAS, ARCX, ...) is right. An index only has to follow the
-    calendar of its market (``^IXIC`` on XNAS or XNYS). Symbols whose suffix or index is
-    unknown are left alone: their explicit MIC is all there is to go by. Rules of
+    calendar of its market (``^IXIC`` on XNAS or XNYS). A suffix semiscreen does not know is
+    a typo when the exchange's own suffix is known (``600519.SH`` on XSHG: Yahoo writes
+    ``.SS``; ``ABC.XX`` on a US venue: no suffix), except another board's suffix on the same
+    exchange (KOSDAQ ``.KQ`` on XKRX, TPEx ``.TWO`` on XTAI); on an exchange whose suffix is
+    unknown (``VOD.L`` on XLON) the explicit MIC is all there is to go by. Rules of
     :func:`screener.calendars.listing_mic` and :func:`screener.calendars.calendar_name`.
     """
     from screener.calendars import SUFFIX_TO_MIC, SYMBOL_TO_MIC, calendar_name, listing_mic
@@ -961,6 +1096,11 @@ def _listing_mismatch(symbol: Any, mic: Any, asset_type: Any = None) -> str | No
         return None  # the schema reports it
     if not isinstance(mic, str) or not re.match(r"^[A-Z0-9]{4}$", mic):
         return None
+    if not symbol.startswith("^") and symbol.upper() not in SYMBOL_TO_MIC:
+        dot = symbol.rfind(".")
+        suffix = symbol[dot:].upper() if dot > 0 else ""
+        if suffix and suffix not in SUFFIX_TO_MIC:
+            return _unknown_suffix(symbol, suffix, mic)
     try:
         expected = listing_mic(symbol)
         expected_calendar = calendar_name(mic=expected)
@@ -985,3 +1125,33 @@ def _listing_mismatch(symbol: Any, mic: Any, asset_type: Any = None) -> str | No
     hint = f" (Yahoo symbols on {mic} end in {suffixes[0]})" if suffixes else ""
     return (f"{symbol}: a Yahoo symbol without a suffix is a US listing (e.g. XNYS, XNAS), but the "
             f"exchange column says {mic}{hint}; fix the symbol or the exchange")
+
+
+#: Readable names of the exchanges whose Yahoo suffix is known (for hints).
+_MARKET_NAMES: dict[str, str] = {
+    "XSHG": "Shanghai", "XSHE": "Shenzhen", "XHKG": "Hong Kong", "XTAI": "Taiwan Stock Exchange",
+    "XKRX": "Korea Exchange", "XTKS": "Tokyo", "XAMS": "Amsterdam", "XETR": "Xetra",
+}
+#: Yahoo suffixes of other boards that share an exchange's MIC and calendar here: not typos.
+_OTHER_BOARDS: dict[str, tuple[str, ...]] = {"XKRX": (".KQ",), "XTAI": (".TWO",)}
+
+
+def _unknown_suffix(symbol: str, suffix: str, mic: str) -> str | None:
+    """The problem with a suffix semiscreen does not know on exchange ``mic``, or ``None``
+    when the exchange's own suffix is not known either (the MIC decides)."""
+    from screener.calendars import MIC_TO_CALENDAR, SUFFIX_TO_MIC
+
+    if suffix in _OTHER_BOARDS.get(mic, ()):
+        return None
+    base = symbol[: len(symbol) - len(suffix)]
+    if MIC_TO_CALENDAR.get(mic) == "XNYS":  # a US venue
+        share_class = len(suffix) == 2 and suffix[1].isalpha()  # BRK.B
+        guess = f"{base}-{suffix[1:]}" if share_class else base
+        return (f"{symbol}: unknown Yahoo suffix {suffix} on the US venue {mic}; Yahoo writes US symbols "
+                f"without a suffix, a share class with '-' (BRK-B): {guess}; fix the symbol or the exchange")
+    known = [sfx for sfx, m in SUFFIX_TO_MIC.items() if m == mic and sfx]
+    if not known:
+        return None
+    place = _MARKET_NAMES.get(mic, mic)
+    return (f"{symbol}: unknown Yahoo suffix {suffix} for exchange {mic}; Yahoo writes {place} symbols "
+            f"as {base}{known[0]}; fix the symbol or the exchange")

@@ -21,6 +21,7 @@ import statsmodels.api as sm
 from screener.analysis import Analysis, parse_window
 from screener.errors import InputError
 from screener.paths import seeds_dir, snapshot_dir
+from screener.prices import PriceSource, SnapshotSource
 
 INTEL_STAKE = "intel-us-government-stake-2025-08"
 
@@ -347,3 +348,125 @@ def test_exposure_keeps_its_columns_without_the_source_documents(tmp_path, analy
     both = exp.merge(full, on=key, suffixes=("", "_full"))
     np.testing.assert_allclose(both["return_beta"], both["return_beta_full"], equal_nan=True)
     assert (both["composite_n_components"] <= both["composite_n_components_full"]).all()
+
+
+# --------------------------------------------------------------------------- reading only what a study needs
+
+
+class _CountingSource(PriceSource):
+    """The bundled snapshot, recording every symbol asked of it."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.inner = SnapshotSource()
+        self.asked: list[str] = []
+
+    def load(self, symbol, start=None, end=None):
+        self.asked.append(symbol)
+        return self.inner.load(symbol, start, end)
+
+
+def _event_symbols(event_ids=None) -> set[str]:
+    """The events' securities and the universe benchmarks of those securities, read from the seeds."""
+    links = pd.read_csv(seeds_dir() / "event_securities.csv", dtype=str)
+    if event_ids is not None:
+        links = links[links["event_id"].isin(event_ids)]
+    u = pd.read_csv(seeds_dir() / "universe.csv", dtype=str)
+    bench = dict(zip(u["symbol"], u["benchmark"]))
+    secs = set(links["symbol"])
+    return secs | {bench[s] for s in secs if isinstance(bench.get(s), str)}
+
+
+def test_a_study_reads_only_its_securities_and_their_benchmarks(analysis):
+    # was: study_events (and car_table) read the prices of every universe symbol (75), so a
+    # study through the Yahoo cache downloaded the whole universe
+    src = _CountingSource()
+    a = Analysis(src)
+    res = a.study_events([INTEL_STAKE])
+    table = a.car_table(res)
+    a.partial_cars(res)
+    expected = _event_symbols([INTEL_STAKE])
+    assert sorted(src.asked) == sorted(expected)  # each once, nothing else
+    assert {"INTC", "GFS", "TSM", "SOXX"} < expected and len(expected) < len(a.symbols) / 5
+    assert "prices" not in a.__dict__ and "returns" not in a.__dict__
+    # the same numbers as the study on the full panel
+    full = analysis.study_events([INTEL_STAKE])
+    pd.testing.assert_frame_equal(res.car, full.car)
+    pd.testing.assert_frame_equal(res.outcomes, full.outcomes)
+    pd.testing.assert_frame_equal(res.tests(), full.tests())
+    pd.testing.assert_frame_equal(table, analysis.car_table(full))
+
+
+def test_every_event_reads_the_event_securities_and_the_report_the_rest_once(analysis):
+    src = _CountingSource()
+    a = Analysis(src)
+    res = a.results
+    expected = _event_symbols()
+    assert set(src.asked) == expected and expected < set(a.symbols)
+    pd.testing.assert_frame_equal(res.car, analysis.results.car)
+    pd.testing.assert_frame_equal(res.tests(), analysis.results.tests())
+    cols = [c for c in analysis.outcomes.columns if c != "note"]  # the note names the source
+    pd.testing.assert_frame_equal(a.outcomes[cols], analysis.outcomes[cols])
+    # one event of the full study is a selection of it (its pairs keep what the full fit found)
+    pd.testing.assert_frame_equal(a.event_results(INTEL_STAKE).car, analysis.event_results(INTEL_STAKE).car)
+    # the screens need the universe: the rest is read, each symbol once in all
+    pd.testing.assert_frame_equal(a.metrics, analysis.metrics)
+    assert sorted(src.asked) == sorted(a.symbols)
+    assert a.unavailable_symbols == analysis.unavailable_symbols
+
+
+def _yf_frame_from(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """What yf.download(group_by="column", multi_level_index=True, auto_adjust=False) returns."""
+    names = {"Adj Close": "adj_close", "Close": "close", "High": "high", "Low": "low", "Open": "open",
+             "Volume": "volume"}
+    cols = {(f, s): fr[c] for s, fr in frames.items() for f, c in names.items()}
+    out = pd.DataFrame(cols)
+    out.columns = pd.MultiIndex.from_tuples(list(cols), names=["Price", "Ticker"])
+    out.index.name = "Date"
+    return out
+
+
+def test_a_study_through_the_yahoo_cache_downloads_only_its_symbols(tmp_path, analysis):
+    from screener.prices import CachedSource, YahooSource
+
+    snapshot = SnapshotSource()
+    calls: list[list[str]] = []
+
+    def downloader(symbols, start, end):  # Yahoo, serving the snapshot's prices
+        calls.append(list(symbols))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _yf_frame_from(snapshot.load_many(symbols, start, end, errors="skip"))
+
+    a = Analysis(CachedSource(YahooSource(downloader, quiet=True), tmp_path))
+    res = a.study_events([INTEL_STAKE])
+    expected = _event_symbols([INTEL_STAKE])
+    assert sorted(s for c in calls for s in c) == sorted(expected)
+    assert len(calls) == 2  # the first symbol alone (is Yahoo there?), then one batch
+    full = analysis.study_events([INTEL_STAKE])
+    pd.testing.assert_frame_equal(res.car, full.car)
+    pd.testing.assert_frame_equal(res.tests(), full.tests())
+    # a second study of the same event is served from the cache
+    Analysis(CachedSource(YahooSource(downloader, quiet=True), tmp_path)).study_events([INTEL_STAKE])
+    assert len(calls) == 2
+
+
+def test_a_study_without_network_fails_fast_naming_the_remedy(tmp_path):
+    import time
+
+    from screener.prices import CachedSource, SourceUnreachableError, YahooSource
+
+    calls: list[list[str]] = []
+
+    def offline(symbols, start, end):
+        calls.append(list(symbols))
+        raise ConnectionError("Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com")
+
+    a = Analysis(CachedSource(YahooSource(offline, quiet=True, sleep=lambda s: None), tmp_path))
+    t0 = time.perf_counter()
+    with pytest.raises(SourceUnreachableError, match="cannot reach Yahoo Finance.*use --offline with a filled cache"):
+        a.study_events([INTEL_STAKE])
+    assert time.perf_counter() - t0 < 5
+    assert len(calls) == 2 and len(calls[0]) == 1  # one symbol, retried once; not every symbol
+    assert not list(tmp_path.rglob("*.parquet"))

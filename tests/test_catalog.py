@@ -116,6 +116,31 @@ def test_loader_missing_file(loader, tmp_path):
     assert info.value.problems[0].file == str(tmp_path / "nope.csv")
 
 
+@pytest.mark.parametrize("cell", ["", "   ", "sources/doc_a.txt"])
+def test_blank_or_malformed_document_says_what_to_write(tmp_path, cell):
+    # was: "is required but blank" and nothing about what belongs there
+    path = tmp_path / "my_events.csv"
+    text = (FIXTURE / "events.csv").read_text(encoding="utf-8")
+    path.write_text(text.replace("ai-chip-results,2025-08-26,after_close,day,doc_a.txt,",
+                                 f"ai-chip-results,2025-08-26,after_close,day,{cell},", 1), encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        events.load_catalog(path)
+    [p] = info.value.problems
+    assert (p.file, p.row, p.column) == (str(path), 2, "document")
+    assert "documents.csv" in p.message and "file name" in p.message
+    assert "for your own events, any identifier of the source" in p.message
+    assert ("is required but blank" in p.message) == (not cell.strip())
+
+
+def test_byte_order_mark_in_the_catalog_is_accepted(tmp_path):
+    # was: "starts with a UTF-8 byte-order mark" for events (Excel's "CSV UTF-8"), not for prices
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (FIXTURE / "events.csv").read_bytes())
+    loaded = events.load_catalog(path)
+    assert list(loaded.columns)[0] == "event_id"
+    pd.testing.assert_frame_equal(loaded, events.load_catalog(FIXTURE / "events.csv"))
+
+
 def test_loader_default_path_is_the_seeds_dir(tmp_path, monkeypatch):
     shutil.copytree(FIXTURE, tmp_path / "s")
     monkeypatch.setenv("SEMISCREEN_SEEDS", str(tmp_path / "s"))

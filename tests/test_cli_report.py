@@ -96,3 +96,23 @@ def test_bad_options_exit_2_before_writing(tmp_path, capsys):
     assert main(["report", "--out", str(out), "--estimation", "-250,0"]) == 2
     assert "overlaps" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_no_prices_at_all_exits_3_before_writing(tmp_path, capsys):
+    # was: a report of empty tables written, exit 0
+    from screener.cli._app import settings
+
+    out = tmp_path / "report"
+    try:
+        assert main(["--offline", "--cache-dir", str(tmp_path / "cache"), "report", "--out", str(out)]) == 3
+    finally:
+        settings.cache_dir, settings.offline = None, False
+    err = capsys.readouterr().err
+    assert err.startswith("error: no prices at all: the cache(yahoo) source has none of the ")
+    assert err.count("\n") == 1 and not out.exists()
+
+
+def test_factor_model_is_refused_with_the_python_route(tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path / "r"), "--model", "factor"]) == 2
+    err = capsys.readouterr().err
+    assert 'model="factor", factors=...' in err and not (tmp_path / "r").exists()

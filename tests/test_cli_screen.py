@@ -6,6 +6,7 @@ import io
 import json
 
 import pandas as pd
+import pytest
 
 from screener.cli import main
 from screener.fields import FIELDS
@@ -99,3 +100,49 @@ def test_as_of_moves_the_metrics_date(capsys):
     assert set(frame["ret_ytd_from"].dropna()) <= {"2024-12-31", "2024-12-30", "2024-12-27"}
     assert main(["screen", "--as-of", "June"]) == 2
     assert "as_of is not a date" in capsys.readouterr().err
+
+
+@pytest.fixture
+def _reset_settings():
+    from screener.cli._app import settings
+
+    yield
+    settings.prices_dir = settings.cache_dir = None
+    settings.offline = settings.quiet = settings.debug = False
+
+
+def test_no_prices_at_all_under_offline_exits_3(tmp_path, capsys, _reset_settings):
+    # was: a screen of 61 empty rows, exit 0
+    assert main(["--offline", "--cache-dir", str(tmp_path), "screen", "--theme", THEME]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("error: no prices at all: the cache(yahoo) source has none of the 75 symbols "
+                                   "the analysis needs (e.g. NVDA, AMD, AVGO); --offline reads only the cache in ")
+    assert main(["--prices", str(tmp_path), "screen"]) == 3
+    assert f"add their price files (SYMBOL.csv or SYMBOL.parquet) to {tmp_path}" in capsys.readouterr().err
+
+
+def test_screen_says_when_the_source_documents_are_missing(tmp_path, monkeypatch, capsys):
+    # was: the composite silently built from two components (text relevance NaN)
+    monkeypatch.setenv("SEMISCREEN_DOCUMENTS", str(tmp_path / "nowhere"))
+    assert main(["screen", "--theme", THEME, "--columns", "symbol,text_relevance,composite_n_components",
+                 "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    frame = pd.read_csv(io.StringIO(captured.out))
+    assert frame["text_relevance"].isna().all()
+    assert "note: source documents not found (set SEMISCREEN_DOCUMENTS): text relevance left out" in captured.err
+    # notes about other themes are not this screen's
+    assert "theme 'rare-earths'" not in captured.err
+
+
+def test_screen_with_the_source_documents_has_text_relevance(shared_seeds_dir, monkeypatch, capsys):
+    monkeypatch.setenv("SEMISCREEN_DOCUMENTS", str(shared_seeds_dir))
+    assert main(["screen", "--theme", THEME, "--columns", "symbol,text_relevance", "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert pd.read_csv(io.StringIO(captured.out))["text_relevance"].notna().any()
+    assert "source documents not found" not in captured.err
+
+
+def test_screen_title_is_singular_for_one_security(capsys):
+    assert main(["screen", "--where", "symbol == 'NVDA'", "--format", "markdown", "-c", "symbol"]) == 0
+    assert capsys.readouterr().out.startswith("### all themes: 1 of 1 security, as of ")

@@ -173,3 +173,100 @@ def test_malformed_upstream_file_leaves_the_cache_untouched(tmp_path):
     with pytest.raises(InputError, match="line 11.*'close'"):
         CachedSource(LocalDirectorySource(src), cache_dir).load("TEST", "2025-06-02", "2025-06-30")
     assert {p.name: p.read_bytes() for p in (cache_dir / "prices").iterdir()} == before
+
+
+# --------------------------------------------------------------------------- many symbols, network failures
+
+
+def _yf_frame(symbols, dates=pd.bdate_range("2025-06-02", periods=6, name="Date")):
+    """A frame shaped like yf.download(group_by="column", multi_level_index=True) for ``symbols``."""
+    fields = ["Adj Close", "Close", "High", "Low", "Open", "Volume"]
+    cols = pd.MultiIndex.from_product([fields, list(symbols)], names=["Price", "Ticker"])
+    frame = pd.DataFrame(np.nan, index=dates, columns=cols)
+    for s in symbols:
+        close = float(ord(s[0])) + np.arange(len(dates))  # A: 65, 66, ...
+        for f in ("Adj Close", "Close", "High", "Low", "Open"):
+            frame[(f, s)] = close
+        frame[("Volume", s)] = 1000.0
+    return frame
+
+
+class FakeDownloader:
+    """The YahooSource downloader: returns frames for the symbols it knows, or raises ``error``."""
+
+    def __init__(self, known=None, error=None):
+        self.known = known
+        self.error = error
+        self.calls: list[list[str]] = []
+
+    def __call__(self, symbols, start, end):
+        self.calls.append(list(symbols))
+        if self.error is not None:
+            raise self.error
+        return _yf_frame([s for s in symbols if self.known is None or s in self.known])
+
+
+def test_load_many_downloads_what_the_cache_lacks_in_batches_then_serves_it(tmp_path, capsys):
+    from screener.prices import YahooSource
+
+    fake = FakeDownloader(known={"A", "B", "C"})
+    cache = CachedSource(YahooSource(fake, sleep=lambda s: None), tmp_path)
+    frames = cache.load_many(["A", "B", "C", "NOPE"], "2025-06-02", "2025-06-09", errors="skip")
+    assert list(frames) == ["A", "B", "C"]
+    assert fake.calls == [["A"], ["B", "C", "NOPE"]]  # one symbol first, then one batch: not one call per symbol
+    np.testing.assert_allclose(frames["B"]["close"].to_numpy(), 66.0 + np.arange(6))
+    assert "downloading B, C, NOPE (2-4 of 4 symbols" in capsys.readouterr().err
+    again = cache.load_many(["A", "B", "C"], "2025-06-02", "2025-06-09")
+    assert len(fake.calls) == 2  # served from the cache
+    pd.testing.assert_frame_equal(again["C"], frames["C"])
+    with pytest.raises(DataUnavailableError, match="'NOPE'"):
+        cache.load_many(["A", "NOPE"], "2025-06-02", "2025-06-09")
+
+
+def test_load_many_without_network_fails_fast_and_writes_nothing(tmp_path):
+    import time
+
+    from screener.prices import SourceUnreachableError, YahooSource
+
+    fake = FakeDownloader(error=ConnectionError("Failed to perform, curl: (6) Could not resolve host: "
+                                                "query2.finance.yahoo.com"))
+    cache = CachedSource(YahooSource(fake, sleep=lambda s: None), tmp_path)
+    t0 = time.perf_counter()
+    with pytest.raises(SourceUnreachableError, match=r"cannot reach Yahoo Finance .*DNS failure.*--offline"):
+        cache.load_many([f"S{i}" for i in range(75)], errors="skip")  # skip: for missing symbols, not no network
+    assert time.perf_counter() - t0 < 2 and fake.calls == [["S0"], ["S0"]]
+    with pytest.raises(SourceUnreachableError):
+        cache.load("S1")  # the next symbol: at once
+    assert len(fake.calls) == 2
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_a_failed_refresh_is_not_recorded_as_fetched(tmp_path):
+    from screener.prices import SourceUnreachableError
+
+    class Unreachable(Recording):
+        def load(self, symbol, start=None, end=None):
+            raise SourceUnreachableError("cannot reach Yahoo Finance (...): use --offline with a filled cache, "
+                                         "or --prices DIR")
+
+    CachedSource(Recording(_frame()), tmp_path).load("NVDA", "2025-06-02", "2025-06-13")
+    meta = tmp_path / "prices" / "NVDA.json"
+    before = meta.read_text()
+    with pytest.raises(SourceUnreachableError):
+        CachedSource(Unreachable(_frame()), tmp_path).load("NVDA", "2025-06-02", "2025-07-03")
+    # was: the failure counted as "no sessions yet" and the range was recorded as fetched
+    assert meta.read_text() == before and json.loads(before)["requested_end"] == "2025-06-13"
+    up = Recording(_frame())
+    CachedSource(up, tmp_path).load("NVDA", "2025-06-02", "2025-07-03")  # once back online: fetched
+    assert up.calls == [(pd.Timestamp("2025-06-13").date(), pd.Timestamp("2025-07-03").date())]
+
+
+def test_offline_load_many_never_touches_upstream(tmp_path):
+    up = Recording(_frame())
+    CachedSource(up, tmp_path).load("NVDA", "2025-06-02", "2025-06-20")
+    n = len(up.calls)
+    offline = CachedSource(up, tmp_path, offline=True)
+    assert list(offline.load_many(["NVDA", "AMD"], errors="skip")) == ["NVDA"]
+    with pytest.raises(DataUnavailableError, match="'AMD' is not in the price cache"):
+        offline.load_many(["NVDA", "AMD"])
+    assert len(up.calls) == n

@@ -245,3 +245,47 @@ def test_careful_parser_agrees_with_the_fast_path(tmp_path):
     fast = LocalDirectorySource(DATA).load("TEST")
     assert _fast_csv(tmp_path / "TEST.csv") is None
     pd.testing.assert_frame_equal(careful, fast, check_freq=False)
+
+
+# ----- validate_price_file: every problem of one file, for `semiscreen validate` ---------------
+
+
+def test_validate_price_file_lists_parquet_problems_by_data_row(tmp_path):
+    from screener.prices.local import validate_price_file
+
+    path = tmp_path / "P.parquet"
+    pd.DataFrame({"date": ["2025-06-02", "2025-06-03", "2025-06-03", "2025-06-05x"],
+                  "close": ["1", "-1", "2", "3"]}).to_parquet(path)
+    rows, problems = validate_price_file(path)
+    assert rows == 3  # the undated row is left out after being reported
+    assert [(p.row, p.column) for p in problems] == [(2, "close"), (2, "date"), (3, "date"), (4, "date")]
+    assert all(p.file == str(path) for p in problems)
+    assert all(p.message.startswith("P on 2025-06-03:") for p in problems[:3])  # symbol and date
+    assert "positive" in problems[0].message and "2025-06-03" in problems[0].message
+    assert "duplicate date (also on row 3)" in problems[1].message
+    assert "not an ISO date" in problems[3].message
+
+
+@pytest.mark.parametrize("content, message", [
+    ("date,close\n".encode("utf-16"), "UTF-16"),
+    (b"", "file is empty"),
+    (b"date,close\n", "has a header but no data rows"),
+    (b"date;close\n2025-06-02;1\n", "';' as delimiter"),
+    (b"date,close,date\n2025-06-02,1,2025-06-02\n", "'date' appears more than once"),
+])
+def test_validate_price_file_unreadable_files_are_one_problem(tmp_path, content, message):
+    from screener.prices.local import validate_price_file
+
+    path = tmp_path / "X.csv"
+    path.write_bytes(content)
+    rows, [problem] = validate_price_file(path)
+    assert rows == 0 and problem.file == str(path) and message in problem.message
+
+
+def test_validate_price_file_accepts_the_shipped_snapshot():
+    from screener.paths import snapshot_dir
+    from screener.prices.local import validate_price_file
+
+    for path in sorted(snapshot_dir().glob("*.parquet"))[:5]:
+        rows, problems = validate_price_file(path)
+        assert rows > 100 and problems == [], path

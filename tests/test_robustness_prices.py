@@ -205,6 +205,44 @@ def test_parse_raw_table_rejects_an_unknown_unit():
         parse_raw_table(pd.DataFrame({"date": ["2025-01-02"], "close": [1.0]}), file="x", unit="cell")
 
 
+def test_parse_raw_table_collect_mode_lists_every_bad_cell_and_drops_undated_rows():
+    from screener.errors import Problem
+    from screener.prices.base import parse_raw_table
+
+    raw = pd.DataFrame({"date": ["2025-01-02", "bad", None, "2025-01-07"],
+                        "close": ["1", "2", "3", "x"], "volume": ["1", "2", "y", "4"]})
+    found: list[Problem] = []
+    table, lines = parse_raw_table(raw, file="F.csv", problems=found)
+    assert [(p.row, p.column, p.value) for p in found] == [
+        (3, "date", "bad"), (4, "date", None), (5, "close", "x"), (4, "volume", "y")]
+    assert "missing date" in found[1].message and "not a number" in found[2].message
+    assert list(lines) == [2, 5]                     # rows without a usable date are left out
+    assert table["date"].dt.day.tolist() == [2, 7] and np.isnan(table["close"].iloc[1])
+    with pytest.raises(InputError, match=r"F\.csv, line 3, column 'date'"):  # the default still raises
+        parse_raw_table(raw, file="F.csv")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in BROKEN.iterdir() if p.suffix in (".csv", ".parquet")))
+def test_validate_reports_every_broken_fixture(name, capsys):
+    # `semiscreen validate FILE` accepts each broken price file and exits 2 naming it: the
+    # command the load errors point to works on every kind of breakage
+    from screener.prices.local import validate_price_file
+
+    path = BROKEN / name
+    try:
+        LocalDirectorySource(BROKEN).load(path.name[: -len(path.suffix)])
+        broken_on_load = False
+    except (InputError, DataUnavailableError):
+        broken_on_load = True
+    _, problems = validate_price_file(path)
+    assert bool(problems) == broken_on_load, (name, problems)
+    if problems:
+        assert all(p.file == str(path) for p in problems)
+        assert main(["validate", str(path)]) == 2
+        out = capsys.readouterr().out
+        assert str(path) in out and "FAILED" in out
+
+
 # -- the cache ------------------------------------------------------------------------------
 
 

@@ -302,13 +302,30 @@ def test_exchange_without_calendar(seeds):
     assert "no trading calendar" in p.message
 
 
-def test_byte_order_mark_is_reported_but_the_file_still_read(seeds):
-    path = seeds / "themes.csv"
+@pytest.mark.parametrize("kind", DATASET_KINDS)
+def test_byte_order_mark_is_accepted_in_every_dataset(seeds, kind):
+    # was: a BOM (Excel's "CSV UTF-8" export) was a problem in events and the other datasets
+    # although price files accepted it; now every dataset CSV is read as utf-8-sig.
+    path = seeds / f"{kind}.csv"
+    rows_before = run(seeds).checked[kind]["rows"]
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert detect_kind(path) == kind          # the first column name is not "\ufeffevent_id"
     report = run(seeds)
-    [p] = report.problems
-    assert (Path(p.file).name, p.row) == ("themes.csv", 1) and "byte-order mark" in p.message
-    assert report.checked["themes"]["rows"] == 2
+    assert report.ok, str(report)
+    assert report.checked[kind]["rows"] == rows_before
+
+
+def test_byte_order_mark_is_accepted_by_the_loaders(seeds, tmp_path):
+    import events
+    import screener
+
+    for name, loader in (("events.csv", events.load_catalog), ("event_securities.csv", events.load_event_securities),
+                         ("universe.csv", screener.load_universe), ("themes.csv", screener.load_themes),
+                         ("documents.csv", events.load_documents)):
+        plain = loader(seeds / name)
+        with_bom = tmp_path / name
+        with_bom.write_bytes(b"\xef\xbb\xbf" + (seeds / name).read_bytes())
+        pd.testing.assert_frame_equal(loader(with_bom), plain)
 
 
 def test_timing_disagrees_with_timestamp(seeds):
@@ -408,12 +425,21 @@ def test_one_seed_file_is_checked_with_its_partners_in_the_same_folder(seeds):
 
 
 def test_file_of_unknown_kind(seeds, tmp_path):
-    other = tmp_path / "prices_2025.csv"
-    other.write_text("date,close\n2025-01-02,1.0\n", encoding="utf-8")
+    other = tmp_path / "quotes_2025.csv"
+    other.write_text("ticker,when,last\nNVDA,2025-01-02,1.0\n", encoding="utf-8")
     assert detect_kind(other) is None
     report = run(seeds, other)
     [p] = report.problems
     assert "cannot tell which dataset" in p.message and p.file == str(other)
+    assert "price file" in p.message  # the message names every kind it knows
+
+
+def test_unreadable_file_of_unknown_kind_says_why(seeds, tmp_path):
+    # was: "cannot tell which dataset this file is" for a file that is simply not UTF-8
+    other = tmp_path / "quotes.csv"
+    other.write_bytes("ticker,name\nX,Soci\xe9t\xe9\n".encode("latin-1"))
+    [p] = run(seeds, other).problems
+    assert p.file == str(other) and p.row == 2 and "not UTF-8" in p.message
 
 
 def test_kind_from_file_name_when_header_unreadable(seeds, tmp_path):
@@ -517,3 +543,233 @@ def test_unknown_suffix_with_an_explicit_exchange_is_left_to_the_exchange():
     assert _listing_mismatch("300750.SZ", "XSHE") is None
     assert _listing_mismatch("399006.SZ", "XSHE", "index") is None
     assert "means exchange XSHE" in _listing_mismatch("300750.SZ", "XSHG")
+
+
+# --------------------------------------------------------------------------------------------
+# Reference datasets that cannot be found fail the check (was: "OK" with a note on stderr)
+
+
+def test_missing_reference_datasets_are_problems_not_notes(seeds, tmp_path, monkeypatch):
+    # An installed copy without its seeds used to print "OK" for an unknown theme and symbol.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(seeds / "events.csv", mine / "my_events.csv")
+    shutil.copy(seeds / "event_securities.csv", mine / "my_links.csv")
+    edit(mine / "my_events.csv", "ai-compute", "no-such-theme")
+    edit(mine / "my_links.csv", "ai-chip-results,NVDA", "ai-chip-results,NOPE")
+    monkeypatch.setenv("SEMISCREEN_SEEDS", str(tmp_path / "absent"))
+    report = validate_seeds([mine / "my_events.csv", mine / "my_links.csv"])
+    assert not report.ok
+    by_file = {Path(p.file).name: p for p in report.problems}
+    assert set(by_file) == {"my_events.csv", "my_links.csv"}
+    assert "theme ids cannot be checked" in by_file["my_events.csv"].message
+    assert "symbols" in by_file["my_links.csv"].message and "cannot be checked" in by_file["my_links.csv"].message
+    for p in report.problems:
+        assert str(tmp_path / "absent") in p.message and "SEMISCREEN_SEEDS" in p.message
+    with pytest.raises(ValidationError):
+        report.raise_if_failed()
+
+
+def test_a_seeds_folder_without_the_needed_reference_is_a_problem(seeds, tmp_path, monkeypatch):
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    shutil.copy(seeds / "universe.csv", reference / "universe.csv")  # no themes.csv
+    monkeypatch.setenv("SEMISCREEN_SEEDS", str(reference))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(seeds / "events.csv", mine / "my_events.csv")
+    [p] = validate_seeds([mine / "my_events.csv"]).problems
+    assert p.file == str(mine / "my_events.csv") and "theme ids cannot be checked" in p.message
+    assert "themes.csv" in p.message
+
+
+def test_a_universe_alone_needs_no_other_reference(seeds, tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(seeds / "universe.csv", mine / "my_universe.csv")
+    monkeypatch.setenv("SEMISCREEN_SEEDS", str(tmp_path / "absent"))
+    report = validate_seeds([mine / "my_universe.csv"], snapshot=seeds / "prices")
+    assert report.ok, str(report)
+
+
+def test_cli_validate_exits_2_when_the_reference_datasets_are_missing(seeds, tmp_path, monkeypatch, capsys):
+    from screener.cli import main
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(seeds / "events.csv", mine / "my_events.csv")
+    shutil.copy(seeds / "event_securities.csv", mine / "my_links.csv")
+    monkeypatch.setenv("SEMISCREEN_SEEDS", str(tmp_path / "absent"))
+    assert main(["validate", str(mine / "my_events.csv"), str(mine / "my_links.csv")]) == 2
+    out = capsys.readouterr().out
+    assert "FAILED: 2 problems" in out and "OK" not in out
+
+
+# --------------------------------------------------------------------------------------------
+# Price files and folders
+
+
+PRICE_HEADER = "date,open,high,low,close,adj_close,volume\n"
+
+
+def _price_csv(folder: Path, symbol: str, body: str, header: str = PRICE_HEADER) -> Path:
+    path = folder / f"{symbol}.csv"
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def test_price_files_are_recognised(tmp_path):
+    assert detect_kind(_price_csv(tmp_path, "NVDA", "2025-06-02,1,2,1,1.5,1.5,100\n")) == "prices"
+    yahoo = _price_csv(tmp_path, "AMD", "2025-06-02,1,2,1,1.5,1.5,100\n",
+                       header="Date,Open,High,Low,Close,Adj Close,Volume\n")
+    assert detect_kind(yahoo) == "prices"
+    assert detect_kind(_price_csv(tmp_path, "CL", "2025-06-02,1.5\n", header="date,close\n")) == "prices"
+    assert detect_kind(project_root() / "seeds" / "prices" / "NVDA.parquet") == "prices"
+
+
+def test_price_file_every_problem_listed_with_file_row_and_date(seeds, tmp_path):
+    # was: "cannot tell which dataset this file is", although price errors point here
+    path = _price_csv(tmp_path, "NVDA", (
+        "2025-06-02,1,2,1,1.5,1.5,100\n"
+        "2025-06-02,1,2,1,1.5,1.5,100\n"     # line 3: duplicate date
+        "2025-06-04,1,2,1,abc,1.5,100\n"     # line 4: not a number
+        "2025-06-05,1,2,1\n"                 # line 5: 4 fields
+        "2025-06-06,1,0.5,0.9,1,1,10\n"      # line 6: high below low
+        "06/09/2025,1,2,1,1.5,1.5,100\n"     # line 7: not an ISO date
+        "2025-06-10,1,2,1,-1,1.5,100\n"      # line 8: negative close
+    ))
+    report = validate_seeds([path])
+    assert not report.ok
+    assert set(report.checked) == {"prices"}          # no dataset was dragged in
+    assert report.checked["prices"]["files"] == 1
+    assert all(p.file == str(path) for p in report.problems)
+    rows = {(p.row, p.column): p for p in report.problems}
+    assert "duplicate date" in rows[(3, "date")].message and "2025-06-02" in rows[(3, "date")].message
+    assert "not a number" in rows[(4, "close")].message and rows[(4, "close")].value == "abc"
+    assert "row has 4 fields" in rows[(5, None)].message
+    assert "high is below low" in rows[(6, "high")].message and "2025-06-06" in rows[(6, "high")].message
+    assert "not an ISO date" in rows[(7, "date")].message
+    assert "positive" in rows[(8, "close")].message and "2025-06-10" in rows[(8, "close")].message
+
+
+def test_valid_price_files_pass(tmp_path):
+    shutil.copy(project_root() / "seeds" / "prices" / "NVDA.parquet", tmp_path / "NVDA.parquet")
+    path = _price_csv(tmp_path, "AMD", "2025-06-02,1,2,1,1.5,1.5,100\n2025-06-03,1,2,1,1.6,1.6,90\n")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # a BOM is fine here too
+    report = validate_seeds([tmp_path / "NVDA.parquet", path])
+    assert report.ok, str(report)
+    assert report.checked["prices"]["files"] == 2 and report.checked["prices"]["rows"] > 2
+    assert report.summary().startswith("OK: prices (2 files,")
+
+
+def _bad_price_folder(folder: Path) -> Path:
+    folder.mkdir()
+    _price_csv(folder, "NVDA", "2025-06-02,1,2,1,1.5,1.5,100\n2025-06-02,1,2,1,1.5,1.5,100\n")
+    (folder / "AMD.csv").write_bytes(b"date,close\n2025-06-02,1\n2025-06-03,\xe9\n")  # Latin-1
+    shutil.copy(project_root() / "seeds" / "prices" / "TSM.parquet", folder / "TSM.parquet")
+    (folder / "README.md").write_text("not a price file\n", encoding="utf-8")
+    return folder
+
+
+def test_price_folder_problems_are_found(seeds, tmp_path):
+    # was: `semiscreen validate DIR` printed OK for a folder with a duplicate date and a non-UTF-8 file
+    folder = _bad_price_folder(tmp_path / "px")
+    report = validate_seeds([folder])
+    assert not report.ok
+    assert report.checked["prices"]["files"] == 3
+    [dup, dup2] = [p for p in report.problems if "duplicate date" in p.message]
+    assert Path(dup.file).name == "NVDA.csv" and {dup.row, dup2.row} == {2, 3}
+    [latin] = [p for p in report.problems if Path(p.file).name == "AMD.csv"]
+    assert latin.row == 3 and "not UTF-8" in latin.message
+    assert not [p for p in report.problems if Path(p.file).name in ("TSM.parquet", "README.md")]
+
+
+def test_explicit_snapshot_folder_is_checked_file_by_file(seeds, tmp_path):
+    # was: `semiscreen validate --snapshot DIR` only read DIR/manifest.json
+    folder = _bad_price_folder(tmp_path / "px")
+    shutil.copy(seeds / "prices" / "manifest.json", folder / "manifest.json")
+    report = validate_seeds(None, snapshot=folder, documents_dir=seeds / "documents")
+    assert {Path(p.file).name for p in report.problems} == {"NVDA.csv", "AMD.csv"}
+    assert report.checked["prices"]["files"] == 3
+
+
+def test_price_folder_with_a_dataset_like_csv_notes_it_as_skipped(seeds, tmp_path):
+    folder = tmp_path / "px"
+    folder.mkdir()
+    _price_csv(folder, "NVDA", "2025-06-02,1,2,1,1.5,1.5,100\n")
+    shutil.copy(seeds / "events.csv", folder / "my_events.csv")
+    report = validate_seeds([folder])
+    assert report.ok and report.checked["prices"]["files"] == 1
+    assert any("my_events.csv" in n and "skipped" in n for n in report.notes)
+
+
+def test_folder_with_nothing_to_check_is_a_problem(tmp_path):
+    (tmp_path / "empty").mkdir()
+    [p] = validate_seeds([tmp_path / "empty"]).problems
+    assert p.file == str(tmp_path / "empty") and "nothing to check" in p.message
+
+
+def test_the_hinted_validate_command_lists_every_price_problem(tmp_path, capsys):
+    # A price error ends with "run `semiscreen validate FILE` to list them all": that command
+    # must accept the price file and list the problems the load reported.
+    from screener.cli import main
+
+    folder = tmp_path / "px"
+    folder.mkdir()
+    body = "".join(f"2025-06-{d:02d},1,2,1,1.5,1.5,100\n" for d in (2, 3, 3, 4, 5, 5))
+    path = _price_csv(folder, "NVDA", body)
+    assert main(["--prices", str(folder), "prices", "NVDA"]) == 2
+    err = capsys.readouterr().err
+    assert f"run `semiscreen validate {path}` to list them all" in err
+    assert main(["validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith(str(path))]
+    assert [line.split(":")[1] for line in lines] == ["3", "4", "6", "7"]
+    assert all("duplicate date" in line for line in lines)
+    assert "FAILED: 4 problems in prices (1 file, 6 rows)" in out
+
+
+def test_blank_document_in_validate_says_what_to_write(seeds):
+    edit(seeds / "events.csv", "ai-chip-results,2025-08-26,after_close,day,doc_a.txt,",
+         "ai-chip-results,2025-08-26,after_close,day,,")
+    [p] = run(seeds).problems
+    assert (Path(p.file).name, p.row, p.column) == ("events.csv", 2, "document")
+    assert p.message.startswith("is required but blank: give the source")
+    assert "as listed in documents.csv" in p.message and "any identifier of the source" in p.message
+
+
+# --------------------------------------------------------------------------------------------
+# A suffix semiscreen does not know, on an exchange whose suffix it knows, is a typo
+
+
+@pytest.mark.parametrize("symbol, mic, says", [
+    ("600519.SH", "XSHG", "600519.SH: unknown Yahoo suffix .SH for exchange XSHG; Yahoo writes Shanghai "
+                          "symbols as 600519.SS"),
+    ("0981.HKG", "XHKG", "Yahoo writes Hong Kong symbols as 0981.HK"),
+    ("000001.SZE", "XSHE", "Yahoo writes Shenzhen symbols as 000001.SZ"),
+    ("ABC.XX", "XNYS", "ABC.XX: unknown Yahoo suffix .XX on the US venue XNYS; Yahoo writes US symbols "
+                       "without a suffix"),
+    ("BRK.B", "XNYS", "a share class with '-' (BRK-B): BRK-B"),
+    ("000905.SH", "XSHG", "Yahoo writes Shanghai symbols as 000905.SS"),  # an index too
+])
+def test_unknown_suffix_on_a_known_exchange_is_a_typo(seeds, symbol, mic, says):
+    # was: accepted, because an unknown suffix left the decision to the exchange column
+    path = seeds / "universe.csv"
+    row = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("688981.SS,"))
+    asset = "index" if symbol.startswith("000905") else "equity"
+    new = row.replace("688981.SS,", f"{symbol},", 1).replace(",equity,XSHG,", f",{asset},{mic},", 1)
+    edit(path, row, new)
+    edit(seeds / "event_securities.csv", "688981.SS", symbol, count=99)
+    edit(seeds / "themes.csv", "688981.SS", symbol, count=99)
+    problems = [p for p in run(seeds).problems if p.column == "exchange"]
+    [p] = problems
+    assert (Path(p.file).name, p.row, p.value) == ("universe.csv", line_of(path, symbol + ","), mic)
+    assert says in p.message
+
+
+@pytest.mark.parametrize("symbol, mic", [("VOD.L", "XLON"), ("091990.KQ", "XKRX"), ("6488.TWO", "XTAI"),
+                                         ("600519.SS", "XSHG"), ("BRK-B", "XNYS")])
+def test_other_boards_and_unknown_exchanges_are_not_typos(symbol, mic):
+    from screener.validate import _listing_mismatch
+
+    assert _listing_mismatch(symbol, mic) is None

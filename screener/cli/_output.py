@@ -68,6 +68,30 @@ def emit(frame: "pd.DataFrame", fmt: OutputFormat | str = OutputFormat.table, *,
         Console(soft_wrap=False, width=width).print(table)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``"1 event"``, ``"3 events"``: ``n`` and the word, in the plural unless ``n`` is 1.
+
+    Parameters
+    ----------
+    n : int
+        The count.
+    word : str
+        The singular (``"event-firm pair"``).
+    many : str, optional
+        The plural when it is not ``word + "s"``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> plural(1, "event"), plural(0, "event"), plural(2, "security", "securities")
+    ('1 event', '0 events', '2 securities')
+    """
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
 def note(message: str) -> None:
     """A note for the user on stderr (silenced by ``--quiet``)."""
     from screener.cli._app import settings

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from screener.cli._output import OutputFormat
+from screener.cli._output import OutputFormat, plural
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
                 themes=frame["themes"].map("; ".join),
                 securities=frame["securities"].map(", ".join),
             )
-        emit(frame, fmt, title=f"{len(frame)} events")
+        emit(frame, fmt, title=plural(len(frame), "event"))
 
 
 def _parse_day(value: str | None, option: str):  # noqa: ANN202 - pandas Timestamp

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         or --cache-dir is given); theme exposure and a screen for every theme follow.
         """
         from screener.cli._output import note
-        from screener.cli.cmd_study import make_analysis, progress_reporter
+        from screener.cli.cmd_study import cli_model, make_analysis, progress_reporter, require_prices
         from screener.report.build import build_report
         from screener.errors import InputError
         from screener.report.writer import MARKER, write_report
@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
         if target.is_dir() and not force and not (target / MARKER).is_file() and any(target.iterdir()):
             raise InputError(f"report directory {target} exists, is not empty and was not written by semiscreen "
                              f"(no {MARKER} file); choose another --out or pass --force to replace it")
-        analysis = make_analysis(model=model, estimation=estimation, windows=window or None, as_of=as_of)
+        analysis = make_analysis(model=cli_model(model), estimation=estimation, windows=window or None, as_of=as_of)
+        require_prices(analysis)  # exit 3 before any work when the source has no prices at all
         n_steps = 2 + len(analysis.catalog) + len(analysis.themes) + 2
         with progress_reporter(n_steps, "report") as bar:
             data = build_report(analysis, progress=bar.advance)

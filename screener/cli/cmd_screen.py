@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from screener.cli._output import OutputFormat
+from screener.cli._output import OutputFormat, plural
 
 __all__ = ["register"]
 
@@ -36,13 +36,20 @@ def register(app: typer.Typer) -> None:
         as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Date of the metrics (default: the latest date ~all equities have a price).")] = None,
         fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
     ) -> None:
-        """Screen semiconductor equities: metrics and a theme's exposure, filtered and sorted."""
+        """Screen semiconductor equities: metrics and a theme's exposure, filtered and sorted.
+
+        Notes on stderr say what the numbers rest on, e.g. that the source documents were not
+        found, so the theme composite has no text-relevance component.
+        """
+        import re
+
         from screener.cli._output import emit, note
-        from screener.cli.cmd_study import make_analysis, progress_reporter
+        from screener.cli.cmd_study import make_analysis, progress_reporter, require_prices
         from screener.errors import InputError
         from screener.screening import screen
 
         analysis = make_analysis(as_of=as_of)
+        require_prices(analysis)  # exit 3 when the source has no prices at all
         with progress_reporter(1, "screen") as bar:
             bar("computing metrics and exposure")
             result = screen(theme=theme, filters=where or None, sort=sort, top=top, analysis=analysis,
@@ -63,10 +70,17 @@ def register(app: typer.Typer) -> None:
         for c in frame.columns:
             if frame[c].dtype.kind == "M":
                 frame[c] = frame[c].dt.strftime("%Y-%m-%d")
-        title = f"{result.theme or 'all themes'}: {len(result.frame)} of {result.n_matched} securities" + (
+        title = f"{result.theme or 'all themes'}: {len(result.frame)} of {plural(result.n_matched, 'security', 'securities')}" + (
             f", as of {result.as_of.date()}" if result.as_of is not None and result.as_of == result.as_of else "")
         emit(frame, fmt, title=title)
         note(result.summary())
+        # what the numbers rest on: e.g. no source documents (text relevance left out of the
+        # composite), symbols without prices; notes about other themes are left out
+        for message in analysis.notes:
+            other = re.match(r"^theme '([^']+)'", message)
+            if other and other.group(1) != result.theme:
+                continue
+            note(f"note: {message}")
 
     @app.command("fields")
     def fields_command(
@@ -78,4 +92,4 @@ def register(app: typer.Typer) -> None:
         from screener.fields import field_table
 
         table = field_table(component)
-        emit(table, fmt, title=f"{len(table)} fields")
+        emit(table, fmt, title=plural(len(table), "field"))

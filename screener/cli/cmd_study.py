@@ -145,8 +145,10 @@ def unestimated_error(analysis: "Analysis", cars: "pd.DataFrame", shown: bool = 
     counts = cars["outcome"].value_counts()
     text = ", ".join(f"{k}: {int(v)}" for k, v in counts.items())
     head = f"none of the {plural(len(cars), 'event-firm pair')} could be estimated ({text})"
-    missing = set(analysis.unavailable_symbols)
     benchmark = dict(zip(analysis.universe["symbol"], analysis.universe["benchmark"]))
+    # (only the pairs' securities and benchmarks: not the whole universe, for an error message)
+    missing = set(analysis.unavailable_among(
+        [*cars["symbol"], *(b for b in map(benchmark.get, cars["symbol"]) if isinstance(b, str))]))
     lacks_prices = [
         o in ("no_data", "unknown_symbol") or (o == "no_benchmark" and benchmark.get(s) in missing)
         for s, o in zip(cars["symbol"], cars["outcome"])

@@ -23,9 +23,11 @@ def register(app: typer.Typer) -> None:
             Optional[list[Path]],
             typer.Argument(
                 metavar="PATH",
-                help="Dataset files or folders to check (default: the project's seeds/). Each file's "
-                "dataset is recognised by its header, or its name (e.g. my_events.csv, "
-                "my_event_securities.csv); the universe and themes not given are the project's.",
+                help="Dataset files or folders to check (default: the project's seeds/): events, "
+                "event securities, universe, themes, and price files (CSV with a date,open,high,low,"
+                "close[,adj_close],volume header, or Parquet) or folders of them. Each file's dataset is "
+                "recognised by its header, or its name (e.g. my_events.csv, my_event_securities.csv); "
+                "the universe and themes not given are the project's.",
                 show_default=False,
             ),
         ] = None,
@@ -39,7 +41,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         snapshot: Annotated[
             Optional[Path],
-            typer.Option("--snapshot", help="Price snapshot folder or manifest.json (default seeds/prices)."),
+            typer.Option("--snapshot", help="Price snapshot folder or manifest.json (default seeds/prices): "
+                         "the manifest and each of its files are checked."),
         ] = None,
     ) -> None:
         """Validate datasets: schemas and cross-references. Exit 2 if any problem is found."""

@@ -17,12 +17,14 @@ from screener.prices.local import LocalDirectorySource
 from screener.prices.returns import ReturnsPanel, price_panel, returns_panel, security_returns
 from screener.prices.schema import validate_price_frame
 from screener.prices.snapshot import SnapshotSource
-from screener.prices.yahoo import YahooSource
+from screener.prices.yahoo import PriceDownloadError, SourceUnreachableError, YahooSource
 
 __all__ = [
     "PRICE_COLUMNS",
     "PriceSource",
     "YahooSource",
+    "PriceDownloadError",
+    "SourceUnreachableError",
     "LocalDirectorySource",
     "SnapshotSource",
     "CachedSource",

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from screener.errors import DataQualityWarning, DataUnavailableError, InputError
+from screener.errors import DataQualityWarning, DataUnavailableError, InputError, Problem
 from screener.prices.schema import PRICE_COLUMNS
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "make_price_frame",
     "price_frame_from_arrays",
     "parse_raw_table",
+    "is_price_header",
     "empty_price_frame",
 ]
 
@@ -50,6 +51,31 @@ def check_symbol(symbol: Any) -> str:
     return symbol
 
 
+def _normalise_column(name: Any) -> str:
+    """``"Adj Close"`` → ``"adj_close"`` (Yahoo's CSV export and ours name the same columns)."""
+    return " ".join(str(name).strip().lower().split()).replace(" ", "_")
+
+
+def is_price_header(columns: Iterable[Any]) -> bool:
+    """Whether column names are those of a price file.
+
+    ``date`` and ``close`` and nothing but :data:`PRICE_COLUMNS` (``open``, ``high``, ``low``,
+    ``adj_close``, ``volume`` are optional), in any case and order; ``Adj Close`` counts as
+    ``adj_close``.
+
+    Examples
+    --------
+    >>> is_price_header(["date", "open", "high", "low", "close", "adj_close", "volume"])
+    True
+    >>> is_price_header(["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"])
+    True
+    >>> is_price_header(["event_id", "symbol", "role", "expected_sign", "rationale"])
+    False
+    """
+    names = [_normalise_column(c) for c in columns]
+    return "date" in names and "close" in names and set(names) <= {"date", *PRICE_COLUMNS}
+
+
 def empty_price_frame() -> pd.DataFrame:
     """A price frame with no rows."""
     frame = pd.DataFrame({c: pd.Series([], dtype="float64") for c in PRICE_COLUMNS})
@@ -58,7 +84,8 @@ def empty_price_frame() -> pd.DataFrame:
 
 
 def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2,
-                    unit: str = "line") -> tuple[pd.DataFrame, np.ndarray]:
+                    unit: str = "line", lines: np.ndarray | None = None,
+                    problems: list[Problem] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Parse a table as read from a file: ISO dates and numbers, failing on the first bad cell.
 
     Parameters
@@ -73,6 +100,13 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2,
     unit : {"line", "row"}
         How errors name a position: ``"line"`` for a CSV file (the header is line 1),
         ``"row"`` for a Parquet file (data row, 1-based, header not counted).
+    lines : ndarray of int, optional
+        The line (or row) number of each row of ``raw``, when they are not consecutive from
+        ``first_line`` (e.g. malformed rows were left out).
+    problems : list of Problem, optional
+        Collect mode (what ``semiscreen validate`` uses): instead of raising at the first bad
+        cell, append one :class:`~screener.errors.Problem` per bad cell (file, line, column,
+        value) and leave the rows whose date is missing or unreadable out of the result.
 
     Returns
     -------
@@ -84,39 +118,63 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2,
     ------
     InputError
         A missing ``date``/``close`` column, or a cell that is not a date / a number; the message
-        names the file, line (or row), column and value.
+        names the file, line (or row), column and value. Not in collect mode.
     """
     if unit not in ("line", "row"):
         raise ValueError(f"unit must be 'line' or 'row', not {unit!r}")
+    collect = problems is not None
+
+    def fail(row: Any, column: str | None, value: Any, message: str) -> None:
+        if not collect:
+            where = f"{file}, {unit} {row}" if row is not None else file
+            col = f", column {column!r}" if column else ""
+            raise InputError(f"{where}{col}: {message}")
+        problems.append(Problem(file, None if row is None else int(row), column,
+                                None if value is None else str(value), message))
+
     # "Adj Close" (Yahoo's CSV export) and "adj_close" are the same column
     given = [str(c) for c in raw.columns]
-    cols = [" ".join(c.strip().lower().split()).replace(" ", "_") for c in given]
+    cols = [_normalise_column(c) for c in given]
     raw = raw.set_axis(cols, axis=1)
     dup_cols = sorted({c for c in cols if cols.count(c) > 1})
     if dup_cols:
-        raise InputError(f"{file}: column {dup_cols[0]!r} appears more than once in the header "
-                         f"(found {','.join(cols)})")
+        message = (f"column {dup_cols[0]!r} appears more than once in the header "
+                   f"(found {','.join(cols)})")
+        if not collect:
+            raise InputError(f"{file}: {message}")
+        problems.append(Problem(file, 1 if unit == "line" else None, dup_cols[0], None, message))
+        return _empty_table(), np.empty(0, dtype="int64")
     missing = [c for c in ("date", "close") if c not in cols]
     if missing:
         sep = next((s for s in (";", "\t", "|") if len(given) == 1 and s in given[0]), None)
         hint = f"; the file seems to use {sep!r} as delimiter: use commas" if sep else ""
-        raise InputError(f"{file}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                         f"(expected date,open,high,low,close,adj_close,volume; found {','.join(cols)}){hint}")
-    lines = np.arange(first_line, first_line + len(raw))
+        message = (f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                   f"(expected date,open,high,low,close,adj_close,volume; found {','.join(cols)}){hint}")
+        if not collect:
+            raise InputError(f"{file}: {message}")
+        problems.append(Problem(file, 1 if unit == "line" else None, None, None, message))
+        return _empty_table(), np.empty(0, dtype="int64")
+    if lines is None:
+        lines = np.arange(first_line, first_line + len(raw))
+    lines = np.asarray(lines, dtype="int64")
     blank = raw.isna().all(axis=1).to_numpy()
     if blank.any():  # blank lines (e.g. at the end of a hand-edited file) are not rows
         raw, lines = raw[~blank], lines[~blank]
+    keep = np.ones(len(raw), dtype=bool)  # rows with a usable date (collect mode)
     out: dict[str, Any] = {}
     d = raw["date"]
     if d.dtype.kind == "M":
         dates = pd.DatetimeIndex(d)
         if dates.tz is not None:
             dates = dates.tz_localize(None)
+        if collect:  # (otherwise the schema reports a missing date)
+            keep &= np.asarray(dates.notna())
+            for i in np.flatnonzero(~keep):
+                fail(lines[i], "date", None, "missing date")
         timed = np.flatnonzero(dates.notna() & (dates != dates.normalize()))
-        if len(timed):
-            i = timed[0]
-            raise InputError(f"{file}, {unit} {lines[i]}, column 'date': a session date has no time of day, "
-                             f"got {d.iloc[i]}")
+        for i in timed:
+            fail(lines[i], "date", d.iloc[i], f"a session date has no time of day, got {d.iloc[i]}")
+            keep[i] = False
     else:
         text = d.astype("string").str.strip()
         dates = pd.DatetimeIndex(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"))
@@ -124,9 +182,13 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2,
             # allow a time part of 00:00:00 (e.g. exported by pandas), nothing else
             alt = pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", errors="coerce"))
             bad = np.flatnonzero(alt.isna() | (alt != alt.normalize()))
-            if len(bad):
-                i = bad[0]
-                raise InputError(f"{file}, {unit} {lines[i]}, column 'date': not an ISO date (YYYY-MM-DD): {d.iloc[i]!r}")
+            for i in bad:
+                value = d.iloc[i]
+                if collect and (pd.isna(value) or not str(value).strip()):
+                    fail(lines[i], "date", None, "missing date")
+                else:
+                    fail(lines[i], "date", value, f"not an ISO date (YYYY-MM-DD): {value!r}")
+                keep[i] = False
             dates = alt
     out["date"] = dates.as_unit("ns")
     for c in PRICE_COLUMNS:
@@ -138,15 +200,24 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2,
             out[c] = s.to_numpy(dtype="float64")
             continue
         if s.dtype.kind == "b":
-            raise InputError(f"{file}, column {c!r}: booleans are not prices")
+            fail(None, c, None, "booleans are not prices")
+            out[c] = np.full(len(raw), np.nan)
+            continue
         text = s.astype("string").str.strip()
         num = pd.to_numeric(text.replace("", pd.NA), errors="coerce")
         bad = np.flatnonzero(num.isna().to_numpy() & text.fillna("").ne("").to_numpy())
-        if len(bad):
-            i = bad[0]
-            raise InputError(f"{file}, {unit} {lines[i]}, column {c!r}: not a number: {s.iloc[i]!r}")
+        for i in bad:
+            fail(lines[i], c, s.iloc[i], f"not a number: {s.iloc[i]!r}")
         out[c] = num.to_numpy(dtype="float64", na_value=np.nan)
-    return pd.DataFrame(out), lines
+    table = pd.DataFrame(out)
+    if not keep.all():
+        table, lines = table[keep].reset_index(drop=True), lines[keep]
+    return table, lines
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ns]"),
+                         **{c: pd.Series([], dtype="float64") for c in PRICE_COLUMNS}})
 
 
 def make_price_frame(

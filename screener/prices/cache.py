@@ -27,6 +27,7 @@ from screener.prices.base import (
     make_price_frame,
     price_frame_from_arrays,
 )
+from screener.prices.yahoo import PriceDownloadError
 
 __all__ = ["CachedSource", "default_cache_dir"]
 
@@ -166,6 +167,86 @@ class CachedSource(PriceSource):
         meta = self.refresh(symbol, lo, hi, meta=meta)
         return self._cached_frame(symbol, start, end, meta)
 
+    def load_many(
+        self,
+        symbols: Iterable[str],
+        start: Any = None,
+        end: Any = None,
+        *,
+        progress: bool | None = None,
+        errors: str = "raise",
+    ) -> dict[str, pd.DataFrame]:
+        """Price frames of many symbols from the cache, downloading what it lacks.
+
+        Symbols the cache lacks entirely are asked of the upstream together
+        (``upstream.load_many``: batched downloads, with the upstream's progress notes); the
+        others are read from the cache and refreshed one by one where ``start..end`` reaches
+        past what was fetched before.
+
+        Parameters
+        ----------
+        symbols : iterable of str
+        start, end : date-like, optional
+            As in :meth:`load` (default 2015-01-01 .. today).
+        progress : bool, optional
+            Passed to the upstream's ``load_many``.
+        errors : {"raise", "skip"}
+            A symbol the upstream has no data for: raise one
+            :class:`~screener.errors.DataUnavailableError` naming every such symbol (after
+            trying all), or leave it out.
+
+        Returns
+        -------
+        dict of str to DataFrame
+            Keyed by symbol, in input order.
+
+        Raises
+        ------
+        PriceDownloadError
+            A download failed (e.g. :class:`~screener.prices.yahoo.SourceUnreachableError`:
+            no network), whatever ``errors`` says; nothing is recorded for the range that failed.
+        DataUnavailableError
+            ``errors="raise"`` and some symbols could not be had (offline and not cached, or not
+            at the upstream).
+        """
+        if errors not in ("raise", "skip"):
+            raise InputError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        symbols = [check_symbol(s) for s in dict.fromkeys(symbols)]
+        messages: dict[str, str] = {}
+        if not self.offline:
+            lo = pd.Timestamp(start).normalize() if start is not None else DEFAULT_HISTORY_START
+            hi = pd.Timestamp(end).normalize() if end is not None else _today()
+            if lo > hi:
+                raise InputError(f"start {lo.date()} is after end {hi.date()}")
+            fresh = [s for s in symbols if self.metadata(s) is None]
+            if fresh:
+                frames = self.upstream.load_many(fresh, lo, hi, progress=progress, errors="skip")
+                for s in fresh:
+                    frame = frames.get(s)
+                    if frame is not None and len(frame):
+                        self._store(s, frame, lo, hi)
+                    else:
+                        messages[s] = f"{self.upstream.name}: no price data for {s!r} in {lo.date()}..{hi.date()}"
+        out: dict[str, pd.DataFrame] = {}
+        for s in symbols:
+            if s in messages:
+                continue
+            try:
+                out[s] = self.load(s, start, end)
+            except PriceDownloadError:
+                raise
+            except DataUnavailableError as exc:
+                messages[s] = str(exc)
+        missing = [s for s in symbols if s not in out]
+        if missing and errors == "raise":
+            if len(missing) == 1:
+                raise DataUnavailableError(messages[missing[0]])
+            raise DataUnavailableError(
+                f"{self.name}: no price data for {len(missing)} symbols: {', '.join(missing)} "
+                f"({messages[missing[0]]}; ...)"
+            )
+        return out
+
     def refresh(self, symbol: str, start: Any, end: Any, *, meta: dict[str, Any] | None = None) -> dict[str, Any]:
         """Make the cache cover ``start..end`` for ``symbol``; return its metadata record.
 
@@ -212,6 +293,8 @@ class CachedSource(PriceSource):
             return self.upstream_empty()
         try:
             return self.upstream.load(symbol, lo, hi)
+        except PriceDownloadError:
+            raise  # the download failed: the range must not be recorded as fetched
         except DataUnavailableError:
             return self.upstream_empty()  # no sessions in that range yet: nothing to add
 

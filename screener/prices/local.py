@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screener.errors import DataUnavailableError, InputError
+from screener.errors import DataUnavailableError, InputError, Problem, ValidationError
 from screener.prices.base import (
     PRICE_COLUMNS,
     PriceSource,
@@ -55,7 +55,10 @@ def _fast_csv(path: Path):
             arrays[c] = np.full(n, np.nan)
     return dates, arrays
 
-__all__ = ["LocalDirectorySource", "read_price_file"]
+__all__ = ["LocalDirectorySource", "read_price_file", "validate_price_file", "PRICE_FILE_SUFFIXES"]
+
+#: File suffixes of price files (one file per Yahoo symbol).
+PRICE_FILE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
 
 
 def _check_csv_rows(path: Path) -> None:
@@ -137,6 +140,136 @@ def read_price_file(path: Path, symbol: str, *, source: str = "local", start: An
         raise DataUnavailableError(f"{path}: no data rows, only a header")
     return make_price_frame(table, symbol=symbol, source=source, file=str(path), rows=lines,
                             start=start, end=end, warn=warn)
+
+
+def _decode_csv(path: Path, problems: list[Problem]) -> str | None:
+    """The text of a CSV file (a UTF-8 byte-order mark is dropped), or ``None`` after
+    appending the problem that stops it being read."""
+    name = str(path)
+    data = path.read_bytes()
+    if not data.strip():
+        problems.append(Problem(name, None, None, None,
+                                "file is empty (expected a header date,open,high,low,close,adj_close,volume)"))
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and (data[0] == 0 or data[1] == 0)):
+        problems.append(Problem(name, None, None, None, "not UTF-8: the file looks like UTF-16; save it as UTF-8"))
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1]
+        problems.append(Problem(name, line, None, None,
+                                f"not UTF-8: byte 0x{byte.hex()} at offset {exc.start} cannot be decoded "
+                                "(the file may be Latin-1 or Windows-1252); save it as UTF-8"))
+        return None
+
+
+def validate_price_file(path: str | Path, symbol: str | None = None) -> tuple[int, list[Problem]]:
+    """Check one CSV or Parquet price file and list every problem (``semiscreen validate``).
+
+    Unlike :func:`read_price_file`, which stops at the first malformed cell, this collects
+    everything: undecodable bytes, rows with the wrong number of fields, cells that are not a
+    date or a number, then the price schema (duplicate or decreasing dates, non-positive
+    prices, high below low, negative volume), each naming the file, line (a CSV file, header =
+    line 1) or data row (a Parquet file), column, symbol and date.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``<symbol>.csv`` (header ``date,open,high,low,close,adj_close,volume``; ``date`` and
+        ``close`` required) or ``<symbol>.parquet``.
+    symbol : str, optional
+        Named in the problems (default: the file name without its suffix).
+
+    Returns
+    -------
+    rows : int
+        Data rows read.
+    problems : list of Problem
+        Empty when the file is valid.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> bad = folder / "NVDA.csv"
+    >>> _ = bad.write_text("date,open,high,low,close,adj_close,volume\\n"
+    ...                    "2025-06-02,1,2,1,1.5,1.5,100\\n"
+    ...                    "2025-06-02,1,2,1,1.5,1.5,100\\n"
+    ...                    "2025-06-04,1,2,1,abc,1.5,100\\n", encoding="utf-8")
+    >>> rows, problems = validate_price_file(bad)
+    >>> for p in problems:
+    ...     print(str(p).replace(str(folder), "<tmp>"))
+    <tmp>/NVDA.csv, row 2, column 'date': NVDA on 2025-06-02: duplicate date (also on row 3) (value '2025-06-02')
+    <tmp>/NVDA.csv, row 3, column 'date': NVDA on 2025-06-02: duplicate date (also on row 2) (value '2025-06-02')
+    <tmp>/NVDA.csv, row 4, column 'close': not a number: 'abc' (value 'abc')
+    >>> bad.unlink(); folder.rmdir()
+    """
+    import csv
+    import io
+
+    path = Path(path)
+    name = str(path)
+    symbol = symbol or (path.name[: -len(path.suffix)] if path.suffix else path.name)
+    problems: list[Problem] = []
+    if not path.is_file():
+        return 0, [Problem(name, None, None, None, "file not found" if not path.exists() else "not a file")]
+    if path.suffix.lower() == ".parquet":
+        try:
+            raw = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            return 0, [Problem(name, None, None, None, f"not a readable Parquet file ({exc})")]
+        if "date" not in [str(c).lower() for c in raw.columns] and raw.index.name == "date":
+            raw = raw.reset_index()
+        table, lines = parse_raw_table(raw, file=name, first_line=1, unit="row", problems=problems)
+    else:
+        text = _decode_csv(path, problems)
+        if text is None:
+            return 0, problems
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = [h.strip() for h in next(reader)]
+        except (csv.Error, StopIteration) as exc:
+            return 0, [Problem(name, 1, None, None, f"cannot parse the header: {exc}")]
+        names = [" ".join(h.lower().split()).replace(" ", "_") for h in header]
+        if "date" not in names or "close" not in names:  # the header is wrong: the rows say nothing more
+            parse_raw_table(pd.DataFrame(columns=header), file=name, unit="line", problems=problems)
+            return 0, problems
+        records: list[list[str | None]] = []
+        numbers: list[int] = []
+        last = reader.line_num
+        try:
+            for record in reader:
+                start, last = last + 1, reader.line_num
+                if not record or all(not cell.strip() for cell in record):
+                    continue
+                if len(record) != len(header):
+                    problems.append(Problem(name, start, None, None,
+                                            f"row has {len(record)} fields, the header has {len(header)} "
+                                            f"({','.join(header)})"))
+                    continue
+                records.append([cell if cell.strip() else None for cell in record])
+                numbers.append(start)
+        except csv.Error as exc:
+            problems.append(Problem(name, last + 1, None, None, f"malformed CSV: {exc}"))
+        raw = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header)
+        table, lines = parse_raw_table(raw, file=name, unit="line", lines=np.asarray(numbers, dtype="int64"),
+                                       problems=problems)
+    n_rows = len(table)
+    if not n_rows and not problems:
+        problems.append(Problem(name, None, None, None, "has a header but no data rows"))
+    if n_rows:
+        from screener.prices.schema import validate_price_frame
+
+        try:
+            validate_price_frame(table, symbol=symbol, file=name, rows=lines)
+        except ValidationError as exc:
+            problems += exc.problems
+    problems.sort(key=lambda p: (p.row is not None, p.row or 0))
+    return n_rows, problems
 
 
 class LocalDirectorySource(PriceSource):

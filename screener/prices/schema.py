@@ -152,6 +152,11 @@ def _problems(fc: pd.DataFrame, frame: pd.DataFrame, symbol: str, file: str | No
             column = None
         if check.startswith("field_uniqueness") or check == "field_uniqueness":
             message = "duplicate date"
+            if pos is not None and column == "date":
+                same = np.flatnonzero(frame["date"].to_numpy() == frame["date"].iloc[pos])
+                others = [int(rows[j]) if rows is not None else int(j) + 1 for j in same if j != pos]
+                if others:
+                    message += f" (also on row{'s' if len(others) > 1 else ''} {', '.join(map(str, others))})"
         elif "high is below low" in check or column in ("high", "low") and "below" in check:
             # a frame-wide check: pandera reports every column of the row; name the pair once
             message = "high is below low"
