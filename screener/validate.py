@@ -845,6 +845,20 @@ def validate_seeds(
     _check_documents(frames, files, documents_dir, problems, notes)
     _check_prices(frames, files, snapshot, problems, notes)
     _check_calendars(frames, files, problems, notes)
+    if supplied:
+        # Problems found in the project's own reference files (the universe or themes the
+        # user did not give) concern the combination, not the user's files: a note each.
+        reference = {str(files[k]): k for k in files if k not in supplied}
+        for name, kind in reference.items():
+            found = [p for p in problems if p.file == name]
+            if found:
+                first = found[0]
+                notes.append(
+                    f"the project's {Path(name).name} has {len(found)} problem{'s' if len(found) != 1 else ''} "
+                    f"with the files given (e.g. line {first.row}, {first.column} {first.value!r}: "
+                    f"{first.message}); they are not in your files: give your own {kind} file to check "
+                    "it together with them")
+        problems = [p for p in problems if p.file not in reference]
     sources = [files[k] for k in DATASET_KINDS if k in files] + price_files
     order = {str(path): i for i, path in enumerate(sources)}
     ordered = sorted(_dedupe(problems), key=lambda p: (order.get(p.file, -1), p.row or 0))

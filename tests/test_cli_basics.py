@@ -147,3 +147,20 @@ def test_events_title_says_1_event(capsys):
     # was: "### 1 events"
     assert main(["events", "--since", "2025-08-22", "--until", "2025-08-22", "-f", "markdown"]) == 0
     assert capsys.readouterr().out.startswith("### 1 event\n")
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`semiscreen events -f csv | head -1`: the reader leaves early; exit 0, nothing on stderr."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from screener.cli import run; sys.argv[1:] = ['events', '-f', 'csv']; run()"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+    )
+    first = proc.stdout.read(20)
+    proc.stdout.close()  # like `head` exiting
+    _, err = proc.communicate(timeout=60)
+    assert first.startswith(b"event_id")
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from screener.errors import Problem, ValidationError
-from screener.paths import project_root
+from screener.paths import project_root, seeds_dir
 from screener.validate import DATASET_KINDS, ValidationReport, detect_kind, validate_seeds
 
 FIXTURE = Path(__file__).parent / "data" / "seeds_min"
@@ -773,3 +773,15 @@ def test_other_boards_and_unknown_exchanges_are_not_typos(symbol, mic):
     from screener.validate import _listing_mismatch
 
     assert _listing_mismatch(symbol, mic) is None
+
+
+def test_the_projects_reference_files_are_not_blamed_for_a_users_file(tmp_path):
+    """A user's two-row universe: its own problems fail the check; the project's themes.csv,
+    whose core symbols are not in it, gets one note instead of dozens of problems."""
+    lines = (seeds_dir() / "universe.csv").read_text(encoding="utf-8").splitlines()
+    mine = tmp_path / "my_universe.csv"
+    mine.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    report = validate_seeds([mine])
+    assert not report.ok
+    assert {p.file for p in report.problems} == {str(mine)}
+    assert any("the project's themes.csv has" in n and "give your own themes file" in n for n in report.notes)

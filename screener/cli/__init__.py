@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             code = rv if isinstance(rv, int) else 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+                code = 0  # click's exit after a closed pipe (`... | head -1`): not an error
         except no_such_option as exc:
             message = _misplaced_global_option(exc)
             if message is None:
@@ -175,4 +177,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:  # pragma: no cover - console entry point
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away (`semiscreen events -f csv | head -1`): not an error; point
+        # stdout at /dev/null so that the interpreter's final flush does not complain
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

@@ -57,14 +57,28 @@ def emit(frame: "pd.DataFrame", fmt: OutputFormat | str = OutputFormat.table, *,
         from rich.table import Table
 
         table = Table(title=title, show_lines=False, title_justify="left")
-        for c in frame.columns:
+        cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+        needed = 1
+        for k, c in enumerate(frame.columns):
             numeric = frame[c].dtype.kind in "iuf"
-            table.add_column(str(c), justify="right" if numeric else "left", overflow="fold")
-        for row in frame.itertuples(index=False):
-            table.add_row(*(_cell(v) for v in row))
-        # In a terminal, fit the terminal; in a pipe or file, never wrap cells (a wide line is
-        # better than a table folded into 80 columns).
-        width = None if sys.stdout.isatty() else 400
+            # numbers and identifiers (no spaces: symbols, event ids, dates, windows) are never
+            # split across lines; columns of prose (names, notes) take the wrapping
+            atomic = numeric or all(" " not in row[k] for row in cells)
+            widest = max([len(str(c))] + [len(row[k]) for row in cells])
+            table.add_column(str(c), justify="right" if numeric else "left", overflow="fold", no_wrap=atomic,
+                             min_width=widest if atomic else min(widest, 12))
+            needed += (widest if atomic else min(widest, 12)) + 3
+        for row in cells:
+            table.add_row(*row)
+        # In a terminal, fit the terminal as far as the numbers and identifiers allow (a table
+        # that cannot fit is drawn wider than the terminal, never with a number split or a
+        # column cut off); in a pipe or file, never wrap cells.
+        if sys.stdout.isatty():
+            import shutil
+
+            width = max(shutil.get_terminal_size().columns, needed)
+        else:
+            width = 400
         Console(soft_wrap=False, width=width).print(table)
 
 
