@@ -927,7 +927,10 @@ class Analysis:
             first = frames[s].index.min() if len(frames[s]) else None
             if first is None or pd.isna(as_of):
                 continue
-            sessions[s] = calendars.sessions_for(s, first, max(as_of, first), mic=mics[s])
+            # (an as_of past the calendar's known sessions: each security is measured up to
+            # its own last price anyway, see the as_of note)
+            last_known = calendars.exchange_sessions(calendars.calendar_name(s, mics[s])).last_session
+            sessions[s] = calendars.sessions_for(s, first, min(max(as_of, first), last_known), mic=mics[s])
         bench = {s: b for s, b in self.benchmarks.items() if s in have}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

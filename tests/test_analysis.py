@@ -470,3 +470,10 @@ def test_a_study_without_network_fails_fast_naming_the_remedy(tmp_path):
     assert time.perf_counter() - t0 < 5
     assert len(calls) == 2 and len(calls[0]) == 1  # one symbol, retried once; not every symbol
     assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_as_of_past_the_known_calendars_measures_up_to_the_last_prices():
+    a = Analysis(as_of="2030-01-01")  # after every calendar's last known session (2026-12-31 for XSHG)
+    m = a.metrics.set_index("symbol")
+    assert m["ret_1m"].notna().sum() > 40
+    assert any("after the last price" in n for n in a.notes)
