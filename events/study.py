@@ -1153,12 +1153,22 @@ class EventStudyResults:
             if col not in self._outcomes.columns:
                 raise InputError(f"select: no column {col!r}; columns of the input pairs: "
                                  f"{', '.join(map(str, self._outcomes.columns))}")
-            vals = [str(vals)] if isinstance(vals, (str, int, np.integer)) else [str(v) for v in vals]
-            text = self._outcomes[col].astype(str)
-            unknown = sorted(set(vals) - set(text))
-            if unknown:
-                raise InputError(f"select: unknown {col} {', '.join(unknown[:10])}")
-            match = text.isin(vals).to_numpy()
+            vals = [vals] if isinstance(vals, (str, int, float, np.integer, np.floating)) else list(vals)
+            column = self._outcomes[col]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                # numbers compare as numbers (1 matches 1.0 in a column made float by a blank)
+                wanted = pd.to_numeric(pd.Series(vals, dtype=object), errors="coerce")
+                bad = [str(v) for v, w in zip(vals, wanted) if pd.isna(w) or not (column == w).any()]
+                if bad:
+                    raise InputError(f"select: unknown {col} {', '.join(bad[:10])}")
+                match = column.isin(list(wanted)).to_numpy()
+            else:
+                vals = [str(v) for v in vals]
+                text = column.astype(str)
+                unknown = sorted(set(vals) - set(text))
+                if unknown:
+                    raise InputError(f"select: unknown {col} {', '.join(unknown[:10])}")
+                match = text.isin(vals).to_numpy()
             keep &= match[self._rows]
             out_keep &= match
         a = self.arrays

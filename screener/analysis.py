@@ -29,6 +29,7 @@ On the bundled snapshot (every seed event, every theme)::
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -295,6 +296,7 @@ class Analysis:
         self.notes: list[str] = []
         self._frames: dict[str, "pd.DataFrame"] = {}  # price frames read so far, by symbol
         self._asked: set[str] = set()  # symbols already asked of the source (with or without prices)
+        self._prices_lock = threading.RLock()
         # Check the study's parameters now, on an empty frame, so a bad option fails fast.
         self._make_study(_empty_returns(), check_only=True)
 
@@ -475,21 +477,22 @@ class Analysis:
         ['INTC', '^GSPC']
         """
         wanted = list(dict.fromkeys(symbols))
-        todo = [s for s in wanted if s not in self._asked]
-        if todo:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    frames = self.source.load_many(todo, errors="skip")
-                finally:
-                    self._collect(caught)
-            self._frames.update(frames)
-            self._asked.update(todo)
-            missing = [s for s in todo if s not in frames]
-            if missing:
-                self._note(f"no prices in the {self.source_name} source for {len(missing)} symbol(s): "
-                           f"{', '.join(missing)} (their pairs get outcome no_data, their metrics are empty)")
-        return {s: self._frames[s] for s in wanted if s in self._frames}
+        with self._prices_lock:  # (threads sharing an analysis ask the source once per symbol)
+            todo = [s for s in wanted if s not in self._asked]
+            if todo:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    try:
+                        frames = self.source.load_many(todo, errors="skip")
+                    finally:
+                        self._collect(caught)
+                self._frames.update(frames)
+                self._asked.update(todo)
+                missing = [s for s in todo if s not in frames]
+                if missing:
+                    self._note(f"no prices in the {self.source_name} source for {len(missing)} symbol(s): "
+                               f"{', '.join(missing)} (their pairs get outcome no_data, their metrics are empty)")
+            return {s: self._frames[s] for s in wanted if s in self._frames}
 
     @cached_property
     def prices(self) -> dict[str, "pd.DataFrame"]:

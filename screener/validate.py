@@ -843,7 +843,11 @@ def validate_seeds(
     _check_rows(frames, files, problems)
     _check_references(frames, files, supplied, problems, notes, inputs.seeds_error)
     _check_documents(frames, files, documents_dir, problems, notes)
-    _check_prices(frames, files, snapshot, problems, notes)
+    snapshot_problems: list[Problem] = []
+    _check_prices(frames, files, snapshot, snapshot_problems, notes)
+    if snapshot is None:  # (the project's snapshot: as any other reference check)
+        problems += snapshot_problems
+        snapshot_problems = []
     _check_calendars(frames, files, problems, notes)
     if supplied:
         # Problems found in the project's own reference files (the universe or themes the
@@ -859,6 +863,9 @@ def validate_seeds(
                     f"{first.message}); they are not in your files: give your own {kind} file to check "
                     "it together with them")
         problems = [p for p in problems if p.file not in reference]
+    # a snapshot the user gave is the user's: what is missing from it is a problem wherever
+    # the benchmark was listed
+    problems += snapshot_problems
     sources = [files[k] for k in DATASET_KINDS if k in files] + price_files
     order = {str(path): i for i, path in enumerate(sources)}
     ordered = sorted(_dedupe(problems), key=lambda p: (order.get(p.file, -1), p.row or 0))

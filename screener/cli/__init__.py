@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     click_error, no_such_option, abort = _usage_error_types()
     routed = _WarningNotes()
+    settings.pending_exit = 0
     code = 0
     message: str | None = None
     with warnings.catch_warnings():
@@ -143,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             if type(sys.stdout).__name__ == "PacifyFlushWrapper":
-                code = 0  # click's exit after a closed pipe (`... | head -1`): not an error
+                # click's exit after a closed pipe (`... | head -1`): the reader leaving early is
+                # not an error, but what the command found (e.g. validate's problems) still is
+                code = settings.pending_exit
+                sys.stdout = getattr(sys.stdout, "wrapped", sys.stdout)
+                sys.stderr = getattr(sys.stderr, "wrapped", sys.stderr)
         except no_such_option as exc:
             message = _misplaced_global_option(exc)
             if message is None:

@@ -37,6 +37,9 @@ class Settings:
     offline: bool = False
     quiet: bool = False
     debug: bool = False
+    #: The exit code a command has decided on before it prints (e.g. 2 for problems found):
+    #: kept when the reader of the output goes away early (``| head``).
+    pending_exit: int = 0
 
 
 settings = Settings()

@@ -53,6 +53,7 @@ def emit(frame: "pd.DataFrame", fmt: OutputFormat | str = OutputFormat.table, *,
             sys.stdout.write(f"### {title}\n\n")
         sys.stdout.write("\n".join(lines) + "\n")
     else:
+        from rich.cells import cell_len
         from rich.console import Console
         from rich.table import Table
 
@@ -64,7 +65,7 @@ def emit(frame: "pd.DataFrame", fmt: OutputFormat | str = OutputFormat.table, *,
             # numbers and identifiers (no spaces: symbols, event ids, dates, windows) are never
             # split across lines; columns of prose (names, notes) take the wrapping
             atomic = numeric or all(" " not in row[k] for row in cells)
-            widest = max([len(str(c))] + [len(row[k]) for row in cells])
+            widest = max([cell_len(str(c))] + [cell_len(row[k]) for row in cells])  # (CJK: 2 cells)
             table.add_column(str(c), justify="right" if numeric else "left", overflow="fold", no_wrap=atomic,
                              min_width=widest if atomic else min(widest, 12))
             needed += (widest if atomic else min(widest, 12)) + 3

@@ -295,6 +295,8 @@ def register(app: typer.Typer) -> None:
         if role:
             roles = [r.strip() for item in role for r in item.split(",") if r.strip()]
             present = set(res.outcomes["role"].astype(str)) if "role" in res.outcomes.columns else set()
+            if not roles:
+                raise InputError(f"--role: no role given; roles there: {', '.join(sorted(present)) or 'none'}")
             unknown = [r for r in roles if r not in present]
             if unknown:
                 raise InputError(f"--role {','.join(unknown)}: no such role among the securities of "
@@ -305,6 +307,11 @@ def register(app: typer.Typer) -> None:
         _name_overlapping_events(cars, res)
         tests = _tests_table(res)
         p = a.params
+        failure = unestimated_error(a, cars, shown=part is not StudyPart.tests) if res.n_pairs == 0 else None
+        if failure is not None:
+            from screener.cli._app import settings
+
+            settings.pending_exit = failure.exit_code  # (kept if the reader of the output leaves early)
         if fmt is OutputFormat.json and part is StudyPart.all:
             payload = {
                 "parameters": {"model": p.model, "estimation": list(p.estimation),
@@ -329,8 +336,8 @@ def register(app: typer.Typer) -> None:
             note(f"note: {message}")
         if unlinked:
             note(f"note: {_no_pairs_message(a, unlinked, securities_file is not None, left_out=True)}")
-        if res.n_pairs == 0:
-            raise unestimated_error(a, cars, shown=part is not StudyPart.tests)
+        if failure is not None:
+            raise failure
 
 
 def _name_overlapping_events(cars: "pd.DataFrame", res: "EventStudyResults") -> None:
@@ -351,9 +358,13 @@ def _name_overlapping_events(cars: "pd.DataFrame", res: "EventStudyResults") -> 
             if others:
                 parts.append(f"in its {window} window: {', '.join(others)}")
         text[(event_id, symbol)] = "estimated; another event of the same security falls " + "; ".join(parts)
-    keys = list(zip(cars["event_id"], cars["symbol"]))
-    cars.loc[flagged, "note"] = [text.get(k, n) for k, n in zip(
-        [k for k, f in zip(keys, flagged) if f], cars.loc[flagged, "note"])]
+    from events.study import OUTCOMES
+
+    generic = OUTCOMES["overlapping_event"]
+    keys = [k for k, f in zip(zip(cars["event_id"], cars["symbol"]), flagged) if f]
+    # only the generic overlap text is replaced: other remarks of the note (a partial window) stay
+    cars.loc[flagged, "note"] = [n.replace(generic, text[k], 1) if k in text else n
+                                 for k, n in zip(keys, cars.loc[flagged, "note"])]
 
 
 def _events_without_securities(analysis: "Analysis", event_ids: list[str]) -> list[str]:

@@ -53,6 +53,10 @@ def register(app: typer.Typer) -> None:
         from screener.validate import validate_seeds
 
         report = validate_seeds(paths or None, documents_dir=documents, snapshot=snapshot)
+        if not report.ok:
+            from screener.cli._app import settings
+
+            settings.pending_exit = 2
         if fmt is ValidateFormat.json:
             sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=1, default=str) + "\n")
         else:

@@ -59,9 +59,9 @@ def _normalise_column(name: Any) -> str:
 def is_price_header(columns: Iterable[Any]) -> bool:
     """Whether column names are those of a price file.
 
-    ``date`` and ``close`` and nothing but :data:`PRICE_COLUMNS` (``open``, ``high``, ``low``,
-    ``adj_close``, ``volume`` are optional), in any case and order; ``Adj Close`` counts as
-    ``adj_close``.
+    ``date`` and ``close`` (the other :data:`PRICE_COLUMNS`, ``open``, ``high``, ``low``,
+    ``adj_close``, ``volume``, are optional, and further columns are ignored), in any case and
+    order; ``Adj Close`` counts as ``adj_close``.
 
     Examples
     --------
@@ -73,7 +73,13 @@ def is_price_header(columns: Iterable[Any]) -> bool:
     False
     """
     names = [_normalise_column(c) for c in columns]
-    return "date" in names and "close" in names and set(names) <= {"date", *PRICE_COLUMNS}
+    # (other columns, e.g. yfinance's dividends and stock_splits, are ignored by the reader)
+    return "date" in names and "close" in names
+
+
+#: Cell texts read as a missing value (lower case): what pandas and pyarrow read as missing.
+_MISSING_MARKERS = frozenset({"null", "nan", "-nan", "n/a", "na", "#n/a", "#na", "#n/a n/a", "none",
+                              "-1.#ind", "1.#ind", "-1.#qnan", "1.#qnan", "<na>"})
 
 
 def empty_price_frame() -> pd.DataFrame:
@@ -177,19 +183,20 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2,
             keep[i] = False
     else:
         text = d.astype("string").str.strip()
-        dates = pd.DatetimeIndex(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"))
-        if dates.isna().any():
-            # allow a time part of 00:00:00 (e.g. exported by pandas), nothing else
-            alt = pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", errors="coerce"))
-            bad = np.flatnonzero(alt.isna() | (alt != alt.normalize()))
-            for i in bad:
-                value = d.iloc[i]
-                if collect and (pd.isna(value) or not str(value).strip()):
-                    fail(lines[i], "date", None, "missing date")
-                else:
-                    fail(lines[i], "date", value, f"not an ISO date (YYYY-MM-DD): {value!r}")
-                keep[i] = False
-            dates = alt
+        # YYYY-MM-DD, optionally with a midnight time (as pandas exports it); no time zone
+        # offset, no other time (a session date is a calendar date, not an instant)
+        form = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?").fillna(False)
+        form = form.to_numpy(dtype=bool)
+        dates = pd.DatetimeIndex(pd.to_datetime(text.str.slice(0, 10).where(form), format="%Y-%m-%d",
+                                                errors="coerce"))
+        bad = np.flatnonzero(~form | np.asarray(dates.isna()))
+        for i in bad:
+            value = d.iloc[i]
+            if collect and (pd.isna(value) or not str(value).strip()):
+                fail(lines[i], "date", None, "missing date")
+            else:
+                fail(lines[i], "date", value, f"not an ISO date (YYYY-MM-DD): {value!r}")
+            keep[i] = False
     out["date"] = dates.as_unit("ns")
     for c in PRICE_COLUMNS:
         if c not in raw.columns:
@@ -204,6 +211,8 @@ def parse_raw_table(raw: pd.DataFrame, *, file: str, first_line: int = 2,
             out[c] = np.full(len(raw), np.nan)
             continue
         text = s.astype("string").str.strip()
+        # markers of a missing value that CSV readers (and Yahoo's download: "null") write
+        text = text.mask(text.str.lower().isin(_MISSING_MARKERS), "")
         num = pd.to_numeric(text.replace("", pd.NA), errors="coerce")
         bad = np.flatnonzero(num.isna().to_numpy() & text.fillna("").ne("").to_numpy())
         for i in bad:
