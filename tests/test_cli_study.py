@@ -90,7 +90,7 @@ def test_model_errors_use_the_cli_spelling_and_point_factor_to_python(tmp_path, 
 def test_model_accepts_either_spelling_and_titles_use_the_cli_one(capsys):
     assert main(["study", INTEL_STAKE, "-m", "market_adjusted", "-w", "0,0", "--part", "cars", "-f", "markdown"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("### CARs: 4 event-firm pairs, market-adjusted model, estimation (-250, -11)\n")
+    assert out.startswith("### CARs: 4 event-firm pairs, market-adjusted model, estimation (-250, -11); scar = car/sd on [0,0]\n")
 
 
 def test_market_adjusted_model_ar_is_return_minus_market(capsys):

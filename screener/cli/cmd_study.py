@@ -322,8 +322,12 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
         else:
             if part in (StudyPart.all, StudyPart.cars):
+                from screener.report.model import window_label
+
+                scar_on = (f"; scar = car/sd on {window_label(p.exposure_window)}"
+                           if "scar" in cars.columns else "")
                 emit(cars, fmt, title=f"CARs: {plural(len(cars), 'event-firm pair')}, {model} model, "
-                                      f"estimation {p.estimation}")
+                                      f"estimation {p.estimation}{scar_on}")
             if part is StudyPart.all and fmt is OutputFormat.markdown:
                 sys.stdout.write("\n")
             if part in (StudyPart.all, StudyPart.tests):
