@@ -1027,7 +1027,7 @@ def _check_documents(frames: dict[str, Any], files: dict[str, Path], documents_d
     folder = Path(documents_dir) if documents_dir is not None else default_documents_dir()
     if not folder.is_dir():
         notes.append(f"source-document folder {folder} not found: sha256 check skipped "
-                     "(set SEMISCREEN_DOCUMENTS or pass documents_dir)")
+                     "(set SEMISCREEN_DOCUMENTS or give --documents DIR (documents_dir= in Python))")
         return
     for line, row in docs.iterrows():
         name, digest = row["document"], row["sha256"]

@@ -281,6 +281,9 @@ def test_role_keeps_only_those_securities_and_recomputes_the_tests(capsys):
     assert t_some["n"] < t_all["n"]
     assert main(["study", event, "--role", "ceo"]) == 2
     assert "no such role" in capsys.readouterr().err
+    # a role the event does not have is named in a note; the others are kept
+    partial = _study_json(capsys, "intel-us-government-stake-2025-08", "--window", "0,0", "--role", "primary,peer")
+    assert {c["role"] for c in partial["cars"]} == {"primary"}
 
 
 def test_overlapping_event_note_names_the_other_event(capsys):

@@ -298,10 +298,13 @@ def register(app: typer.Typer) -> None:
             if not roles:
                 raise InputError(f"--role: no role given; roles there: {', '.join(sorted(present)) or 'none'}")
             unknown = [r for r in roles if r not in present]
-            if unknown:
+            if len(unknown) == len(roles):
                 raise InputError(f"--role {','.join(unknown)}: no such role among the securities of "
                                  f"{', '.join(ids)}; roles there: {', '.join(sorted(present)) or 'none'}")
-            res = res.select(role=roles)
+            if unknown:  # e.g. --role primary,peer on an event without peers: keep the others
+                note(f"note: no {' or '.join(unknown)} among the securities of {', '.join(ids)} "
+                     f"(roles there: {', '.join(sorted(present))})")
+            res = res.select(role=[r for r in roles if r in present])
         cars = a.car_table(res)
         cars["event_date"] = cars["event_date"].dt.strftime("%Y-%m-%d")
         _name_overlapping_events(cars, res)
