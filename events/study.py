@@ -1123,7 +1123,7 @@ class EventStudyResults:
         **columns
             Keep the pairs whose value in another column of the input event-firm table
             (carried into ``outcomes``) is one of the given values, e.g. ``role="primary"``
-            or ``expected_sign=[1]`` (values are compared as text).
+            or ``expected_sign=[1]`` (numbers compare as numbers, anything else as text).
 
         Raises
         ------
