@@ -775,6 +775,7 @@ class Analysis:
         table = table.drop(columns=[c for c in table.columns if c.startswith("sd[")])
         table["note"] = out["outcome"].map(OUTCOMES).astype("str").to_numpy()
         self._explain_estimation(table, out)
+        _name_overlapping_events(table, res)
         partial = self.partial_cars(res)
         if len(partial):
             remarks = partial.groupby(keys, sort=False)["remark"].agg("; ".join)
@@ -1150,3 +1151,25 @@ def _unknown_message(what: str, value: str, valid: Sequence[str]) -> str:
     hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     return f"unknown {what} {value!r}.{hint} Valid: {', '.join(valid)}"
 
+
+def _name_overlapping_events(table: "pd.DataFrame", res: "EventStudyResults") -> None:
+    """In the notes of ``overlapping_event`` pairs, name the other events and the window they
+    fall in (from ``res.overlaps``), in place of the generic remark."""
+    from events.study import OUTCOMES
+
+    flagged = (table["outcome"] == "overlapping_event").to_numpy()
+    if not flagged.any():
+        return
+    ov = res.overlaps
+    text = {}
+    for (event_id, symbol), group in ov.groupby(["event_id", "symbol"], sort=False):
+        parts = []
+        for window in ("estimation", "event"):
+            others = list(dict.fromkeys(group.loc[group["window"] == window, "other_event_id"]))
+            if others:
+                parts.append(f"in its {window} window: {', '.join(others)}")
+        text[(event_id, symbol)] = "estimated; another event of the same security falls " + "; ".join(parts)
+    generic = OUTCOMES["overlapping_event"]
+    keys = [k for k, f in zip(zip(table["event_id"], table["symbol"]), flagged) if f]
+    table.loc[flagged, "note"] = [n.replace(generic, text[k], 1) if k in text else n
+                                  for k, n in zip(keys, table.loc[flagged, "note"])]

@@ -13,7 +13,6 @@ from screener.cli._output import OutputFormat, plural
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from events.study import EventStudyResults
     from screener.analysis import Analysis
 
 __all__ = ["register", "make_analysis", "progress_reporter", "partial_notes", "relevant_notes", "cli_model",
@@ -307,7 +306,6 @@ def register(app: typer.Typer) -> None:
             res = res.select(role=[r for r in roles if r in present])
         cars = a.car_table(res)
         cars["event_date"] = cars["event_date"].dt.strftime("%Y-%m-%d")
-        _name_overlapping_events(cars, res)
         tests = _tests_table(res)
         p = a.params
         failure = unestimated_error(a, cars, shown=part is not StudyPart.tests) if res.n_pairs == 0 else None
@@ -345,33 +343,6 @@ def register(app: typer.Typer) -> None:
             note(f"note: {_no_pairs_message(a, unlinked, securities_file is not None, left_out=True)}")
         if failure is not None:
             raise failure
-
-
-def _name_overlapping_events(cars: "pd.DataFrame", res: "EventStudyResults") -> None:
-    """Say in the note which other events overlap a pair's windows (in place)."""
-    if "note" not in cars.columns or "outcome" not in cars.columns:
-        return
-    flagged = cars["outcome"] == "overlapping_event"
-    if not flagged.any():
-        return
-    ov = res.overlaps
-    if not len(ov):
-        return
-    text = {}
-    for (event_id, symbol), group in ov.groupby(["event_id", "symbol"], sort=False):
-        parts = []
-        for window in ("estimation", "event"):
-            others = list(dict.fromkeys(group.loc[group["window"] == window, "other_event_id"]))
-            if others:
-                parts.append(f"in its {window} window: {', '.join(others)}")
-        text[(event_id, symbol)] = "estimated; another event of the same security falls " + "; ".join(parts)
-    from events.study import OUTCOMES
-
-    generic = OUTCOMES["overlapping_event"]
-    keys = [k for k, f in zip(zip(cars["event_id"], cars["symbol"]), flagged) if f]
-    # only the generic overlap text is replaced: other remarks of the note (a partial window) stay
-    cars.loc[flagged, "note"] = [n.replace(generic, text[k], 1) if k in text else n
-                                 for k, n in zip(keys, cars.loc[flagged, "note"])]
 
 
 def _events_without_securities(analysis: "Analysis", event_ids: list[str]) -> list[str]:
