@@ -407,8 +407,8 @@ class EventStudy:
             c_code = code[cand]
             s = np.clip(p0[cand] + rel_evt[0], panel.start[c_code], panel.end[c_code] - 1)
             e = np.clip(p0[cand] + rel_evt[-1], panel.start[c_code], panel.end[c_code] - 1)
-            np.add.at(cover, s, 1)
-            np.add.at(cover, e + 1, -1)
+            np.add.at(cover, s, np.int32(1))  # (an int32 value: the fast path of ufunc.at)
+            np.add.at(cover, e + 1, np.int32(-1))
         cover = np.cumsum(cover, dtype=np.int32)[:T]
 
         n_est = np.zeros(n, dtype=np.int64)
