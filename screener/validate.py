@@ -501,7 +501,7 @@ class ValidationReport:
         """One line: what was checked and how many problems were found."""
         parts = [f"{kind} ({info['files']} file{'s' if info['files'] != 1 else ''}, {info['rows']} rows)"
                  if "files" in info else f"{kind} ({info['rows']} rows)" for kind, info in self.checked.items()]
-        what = ", ".join(parts) if parts else "no datasets"
+        what = ", ".join(parts) if parts else "the files given"
         if self.ok:
             return f"OK: {what} checked, no problems"
         n = len(self.problems)

@@ -113,8 +113,14 @@ def test_empty_parquet_is_data_unavailable(tmp_path):
 
 def test_utf16_file_is_an_input_error(tmp_path):
     (tmp_path / "U.csv").write_text("date,close\n2025-01-02,10\n", encoding="utf-16")
-    with pytest.raises(InputError, match=r"U\.csv: not a UTF-8 CSV file"):
+    with pytest.raises(InputError, match=r"U\.csv, line 1 \(byte 0xff\): not UTF-8; save it as UTF-8"):
         LocalDirectorySource(tmp_path).load("U")
+
+
+def test_latin1_byte_names_its_line(tmp_path):
+    (tmp_path / "L.csv").write_bytes(b"date,close\n2025-01-02,10\n2025-01-03,1\xe9\n")
+    with pytest.raises(InputError, match=r"L\.csv, line 3 \(byte 0xe9\): not UTF-8"):
+        LocalDirectorySource(tmp_path).load("L")
 
 
 # -- values -------------------------------------------------------------------------------------

@@ -83,8 +83,8 @@ def _check_csv_rows(path: Path) -> None:
                         f"{path}, line {reader.line_num}: {len(record)} fields, the header has {len(header)} "
                         f"({','.join(h.strip() for h in header)})"
                     )
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a UTF-8 CSV file ({exc}); save it as UTF-8") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}, {_first_undecodable(Path(path))}: not UTF-8; save it as UTF-8") from None
     except csv.Error as exc:
         raise InputError(f"{path}: not a readable CSV file ({exc})") from None
 
@@ -317,3 +317,14 @@ class LocalDirectorySource(PriceSource):
 
     def load(self, symbol: str, start: Any = None, end: Any = None) -> pd.DataFrame:
         return read_price_file(self.file_for(symbol), symbol, source=self.name, start=start, end=end)
+
+
+def _first_undecodable(path: Path) -> str:
+    """Where a file stops being UTF-8: ``"line N (byte 0xXX)"`` (the line counted from 1)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return f"line {line} (byte 0x{data[exc.start]:02x})"
+    return "somewhere"
