@@ -29,7 +29,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -369,19 +368,14 @@ def _write_cache(root: Path, name: str, result: ExchangeSessions) -> None:
     Readers (other processes included) see the old file, no file, or the whole new one; the
     temporary file is removed if writing fails.
     """
-    root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{name}-", suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    from screener.files import atomic_write
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # (a file object: np.savez would add ".npz" to a path)
             np.savez(fh, tz=np.array(result.tz), sessions=result.sessions.asi8.astype("datetime64[ns]"),
                      opens=result.opens, closes=result.closes)
-        os.replace(tmp, root / _cache_key(name))
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    atomic_write(root / _cache_key(name), write)
 
 
 _MEMORY: dict[str, ExchangeSessions] = {}

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from screener.errors import DataQualityWarning, DataUnavailableError, InputError
+from screener.files import atomic_write
 from screener.prices.base import (
     PRICE_COLUMNS,
     PriceSource,
-    _atomic_write,
     check_symbol,
     make_price_frame,
     price_frame_from_arrays,
@@ -125,9 +125,9 @@ class CachedSource(PriceSource):
             values = adj if c == "adj_close" else frame[c].to_numpy(dtype="float64", na_value=np.nan)
             arrays[c] = pa.array(values, type=pa.float64(), from_pandas=True)
         table = pa.table(arrays)
-        _atomic_write(data_path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        atomic_write(data_path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
         text = json.dumps(meta, indent=1, sort_keys=True)
-        _atomic_write(meta_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        atomic_write(meta_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
     def _cached_frame(self, symbol: str, start: Any, end: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
         data, _ = self.paths(symbol)

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from screener.errors import DataUnavailableError, InputError, Problem, ValidationError
-from screener.prices.base import PriceSource, _atomic_write, check_symbol, price_frame_from_arrays
+from screener.files import atomic_write
+from screener.prices.base import PriceSource, check_symbol, price_frame_from_arrays
 from screener.files import sha256_file
 
 __all__ = ["SnapshotSource", "SNAPSHOT_COLUMNS", "write_snapshot_file", "sha256_file", "read_parquet_arrays"]
@@ -47,7 +48,7 @@ def write_snapshot_file(frame: pd.DataFrame, path: Path) -> None:
             "volume": pa.array(frame["volume"].to_numpy(dtype="float64", na_value=np.nan), type=pa.float64()),
         }
     )
-    _atomic_write(
+    atomic_write(
         path,
         lambda tmp: pq.write_table(table, tmp, compression="zstd", compression_level=9, use_dictionary=False,
                                    write_statistics=False, store_schema=False),
