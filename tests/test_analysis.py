@@ -194,6 +194,17 @@ def _write_prices(folder: Path, symbol: str, dates: pd.DatetimeIndex, returns: n
                   "adj_close": price, "volume": 1_000_000.0}).to_csv(folder / f"{symbol}.csv", index=False)
 
 
+def _write_planted_event(folder: Path) -> None:
+    """``events.csv`` and ``event_securities.csv`` in ``folder``: one event on 2025-08-22
+    (before the open) with NVDA as its primary security."""
+    events = pd.read_csv(seeds_dir() / "events.csv", dtype=str, keep_default_na=False).head(1)
+    events = events.assign(event_id="planted-2025-08", announced_at="2025-08-22", timing="before_open",
+                           themes="ai-compute")
+    events.to_csv(folder / "events.csv", index=False)
+    pd.DataFrame({"event_id": ["planted-2025-08"], "symbol": ["NVDA"], "role": ["primary"], "expected_sign": ["1"],
+                  "rationale": ["planted"]}).to_csv(folder / "event_securities.csv", index=False)
+
+
 def test_a_planted_day0_effect_is_recovered_from_a_local_price_folder(tmp_path):
     from screener.calendars import sessions_for
 
@@ -207,12 +218,7 @@ def test_a_planted_day0_effect_is_recovered_from_a_local_price_folder(tmp_path):
     prices.mkdir()
     _write_prices(prices, "^GSPC", sessions, market)
     _write_prices(prices, "NVDA", sessions, stock)
-    events = pd.read_csv(seeds_dir() / "events.csv", dtype=str, keep_default_na=False).head(1)
-    events = events.assign(event_id="planted-2025-08", announced_at="2025-08-22", timing="before_open",
-                           themes="ai-compute")
-    events.to_csv(tmp_path / "events.csv", index=False)
-    pd.DataFrame({"event_id": ["planted-2025-08"], "symbol": ["NVDA"], "role": ["primary"], "expected_sign": ["1"],
-                  "rationale": ["planted"]}).to_csv(tmp_path / "event_securities.csv", index=False)
+    _write_planted_event(tmp_path)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -276,12 +282,7 @@ def _gap_and_end_folder(tmp_path: Path) -> tuple[Path, Path, Path]:
     _write_prices(prices, "NVDA", sessions, stock)
     nvda = pd.read_csv(prices / "NVDA.csv")
     nvda[nvda["date"] != "2025-08-26"].to_csv(prices / "NVDA.csv", index=False)  # day +2: no price
-    events = pd.read_csv(seeds_dir() / "events.csv", dtype=str, keep_default_na=False).head(1)
-    events = events.assign(event_id="planted-2025-08", announced_at="2025-08-22", timing="before_open",
-                           themes="ai-compute")
-    events.to_csv(tmp_path / "events.csv", index=False)
-    pd.DataFrame({"event_id": ["planted-2025-08"], "symbol": ["NVDA"], "role": ["primary"], "expected_sign": ["1"],
-                  "rationale": ["planted"]}).to_csv(tmp_path / "event_securities.csv", index=False)
+    _write_planted_event(tmp_path)
     return prices, tmp_path / "events.csv", tmp_path / "event_securities.csv"
 
 
